@@ -1,0 +1,195 @@
+"""The engine: runs the SGE loop over an evaluator and emits events.
+
+``Engine.start()`` runs the experiment in a background thread; ``run()`` runs it
+in the calling thread. ``pause``/``resume``/``stop`` may be called from any
+thread: pause holds at the next epoch boundary (or between evaluations), stop
+ends the current training within an epoch and finishes the run as stopped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .config import Config
+from .control import Control
+from .evaluators import Evaluator, make_evaluator
+from .events import (EpochEnded, EpochRecord, EvaluationFinished, EvaluationStarted, Event, EventBus,
+                     GenerationFinished, GenerationStarted, Log, RunFailed, RunFinished, RunPaused, RunResumed,
+                     RunStarted, Subscriber)
+from .grammar import load_grammar
+from .policy import Policy, schedule_key
+from .results import EvalResult
+from .sge import Individual, SGEParams, initial_population, next_generation
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run: int
+    seed: int
+    best_phenotype: str
+    best_fitness: float
+    generations_done: int
+    stopped: bool
+
+
+def sge_params(cfg: Config) -> SGEParams:
+    ev = cfg.evolution
+    return SGEParams(population=ev.population, mutation_rate=ev.mutation_rate, crossover_rate=ev.crossover_rate,
+                     tournament_size=ev.tournament_size, elitism=ev.elitism, init_depth=ev.init_depth,
+                     max_depth=ev.max_depth)
+
+
+def run_seeds(master_seed: int, run: int) -> tuple[np.random.SeedSequence, int]:
+    """The run's evolution seed sequence and its training seed (weights, data split)."""
+    ss = np.random.SeedSequence([master_seed, run])
+    return ss, int(ss.generate_state(1)[0])
+
+
+class ScheduleCache:
+    """Results by schedule: two policies with the same rate at every epoch are trained once."""
+
+    def __init__(self, settings_digest: str):
+        self.settings = settings_digest
+        self._results: dict[tuple[bytes, int], EvalResult] = {}
+
+    def key(self, rates: np.ndarray, seed: int) -> tuple[bytes, int]:
+        return (schedule_key(rates) + self.settings.encode(), seed)
+
+    def get(self, key: tuple[bytes, int]) -> EvalResult | None:
+        return self._results.get(key)
+
+    def put(self, key: tuple[bytes, int], result: EvalResult) -> None:
+        self._results[key] = result
+
+
+class Engine:
+    def __init__(self, cfg: Config, evaluator: Evaluator | None = None):
+        self.cfg = cfg
+        self.grammar = load_grammar(cfg.evolution.grammar)
+        self.params = sge_params(cfg)
+        self.bus = EventBus()
+        self.control = Control()
+        self._evaluator = evaluator
+        # everything that changes what a training gives, besides the schedule and the run seed
+        self.cache = ScheduleCache(cfg.digest("data", "training") + ("-dryrun" if cfg.dry_run else ""))
+        self.summaries: list[RunSummary] = []
+        self.current_run = 0
+        self._thread: threading.Thread | None = None
+
+    # -- commands, from any thread -------------------------------------------------
+    def subscribe(self, fn: Subscriber) -> None:
+        self.bus.subscribe(fn)
+
+    def pause(self) -> None:
+        if not self.control.paused and not self.control.stopped:
+            self.control.pause()
+            self.bus.emit(RunPaused(self.current_run))
+
+    def resume(self) -> None:
+        if self.control.paused:
+            self.control.resume()
+            self.bus.emit(RunResumed(self.current_run))
+
+    def stop(self) -> None:
+        self.control.stop()
+
+    @property
+    def paused(self) -> bool:
+        return self.control.paused
+
+    def start(self) -> threading.Thread:
+        self._thread = threading.Thread(target=self.run, name="autolr-engine", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the engine thread; True when it has ended."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    # -- the loop ---------------------------------------------------------------------
+    def emit(self, event: Event) -> None:
+        self.bus.emit(event)
+
+    def run(self) -> list[RunSummary]:
+        evaluator = self._evaluator or make_evaluator(self.cfg)
+        try:
+            for run in range(self.cfg.experiment.runs):
+                self.current_run = run
+                try:
+                    summary = self._run_one(run, evaluator)
+                except Exception as exc:  # reported, never raised into a UI thread
+                    self.emit(RunFailed(run, f"{type(exc).__name__}: {exc}"))
+                    raise
+                self.summaries.append(summary)
+                if summary.stopped:
+                    break
+        finally:
+            if self._evaluator is None:
+                evaluator.close()
+            self.bus.close()
+        return self.summaries
+
+    def _run_one(self, run: int, evaluator: Evaluator) -> RunSummary:
+        cfg = self.cfg
+        ss, train_seed = run_seeds(cfg.experiment.seed, run)
+        rng = np.random.default_rng(ss)
+        self.emit(RunStarted(run, cfg.experiment.seed, cfg.evolution.generations, cfg.evolution.population,
+                             cfg.dry_run))
+        if cfg.dry_run:
+            self.emit(Log(f"fitness is the {evaluator.label}", "warning"))
+        population = initial_population(self.grammar, self.params, rng)
+        best: Individual | None = None
+        for gen in range(cfg.evolution.generations):
+            self.emit(GenerationStarted(run, gen, tuple(i.phenotype for i in population)))
+            for index, ind in enumerate(population):
+                if not self.control.checkpoint():
+                    break
+                population[index] = self._evaluate(run, gen, index, ind, train_seed, evaluator)
+                if population[index].fitness is None:  # stopped inside the training
+                    break
+            if self.control.stopped:
+                return self._finish(run, best, gen, stopped=True)
+            fits = [i.fitness for i in population]
+            gen_best = max(population, key=lambda i: i.fitness)
+            if best is None or gen_best.fitness > best.fitness:
+                best = gen_best
+            self.emit(GenerationFinished(run, gen, gen_best.fitness, float(np.mean(fits)), gen_best.phenotype))
+            if gen < cfg.evolution.generations - 1:
+                population = next_generation(self.grammar, population, self.params, rng)
+        return self._finish(run, best, cfg.evolution.generations, stopped=False)
+
+    def _finish(self, run: int, best: Individual | None, done: int, stopped: bool) -> RunSummary:
+        phenotype, fitness = (best.phenotype, float(best.fitness)) if best else ("", float("nan"))
+        self.emit(RunFinished(run, phenotype, fitness, done, stopped))
+        return RunSummary(run, self.cfg.experiment.seed, phenotype, fitness, done, stopped)
+
+    def _evaluate(self, run: int, gen: int, index: int, ind: Individual, seed: int,
+                  evaluator: Evaluator) -> Individual:
+        t = self.cfg.training
+        rates = Policy.parse(ind.phenotype).schedule(t.epochs, t.initial_lr)
+        key = self.cache.key(rates, seed)
+        result = self.cache.get(key)
+        hit = result is not None
+        if result is None:
+            self.emit(EvaluationStarted(run, gen, index, ind.phenotype))
+
+            def on_epoch(rec: EpochRecord) -> bool:
+                self.emit(EpochEnded(run, gen, index, rec))
+                return self.control.checkpoint()
+
+            start = time.perf_counter()
+            result = evaluator.evaluate(rates, seed, on_epoch)
+            if not result.final:
+                return ind
+            result = replace(result, seconds=time.perf_counter() - start)
+            self.cache.put(key, result)
+        self.emit(EvaluationFinished(run, gen, index, ind.phenotype, result.fitness, result.reason, hit,
+                                     0.0 if hit else result.seconds, len(result.epochs), result.stopped_epoch))
+        return replace(ind, fitness=result.fitness)

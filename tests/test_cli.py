@@ -1,0 +1,70 @@
+"""The installed `autolr-tui` command, run as a user would."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+EXE = shutil.which("autolr-tui")
+
+
+def cli(*args, cwd, timeout=120):
+    assert EXE, "autolr-tui is not installed (pip install .[test])"
+    env = {**os.environ, "NO_COLOR": "1"}
+    return subprocess.run([EXE, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def test_help_lists_the_commands(tmp_path):
+    out = cli("--help", cwd=tmp_path)
+    assert out.returncode == 0
+    assert "run" in out.stdout and "--preset" in out.stdout and "--set" in out.stdout
+
+
+def test_dry_run_json_is_the_same_every_time(tmp_path):
+    runs = [cli("run", "--dry-run", "--seed", "1", "--json", cwd=tmp_path) for _ in range(2)]
+    for r in runs:
+        assert r.returncode == 0, r.stderr
+    summaries = [json.loads(r.stdout.strip().splitlines()[-1]) for r in runs]
+    assert summaries[0] == summaries[1]
+    s = summaries[0]
+    assert s["seed"] == 1 and s["generations"] == 8 and s["fitness"] == "dry-run surrogate"
+    assert 0 < s["best_fitness"] <= 1 and s["best_phenotype"]
+    lines = runs[0].stdout.splitlines()
+    assert sum(" gen " in line for line in lines) == 8
+    assert "dry run" in runs[0].stdout
+    other = json.loads(cli("run", "--dry-run", "--seed", "2", "--json", "--set", "evolution.generations=20",
+                           cwd=tmp_path).stdout.splitlines()[-1])
+    assert other["generations"] == 20 and other["seed"] == 2
+
+
+def test_reads_autolr_toml_from_the_working_folder(tmp_path):
+    (tmp_path / "autolr.toml").write_text("[evolution]\ngenerations = 3\n")
+    out = cli("run", "--dry-run", "--json", cwd=tmp_path)
+    assert json.loads(out.stdout.splitlines()[-1])["generations"] == 3
+    out = cli("run", "--dry-run", "--json", "--preset", "paper-b", "--set", "evolution.generations=2",
+              "--set", "experiment.runs=3", cwd=tmp_path)
+    summary = json.loads(out.stdout.splitlines()[-1])
+    assert summary["generations"] == 6 and len(summary["runs"]) == 3  # generations across runs
+
+
+@pytest.mark.parametrize("args, words", [
+    (["run", "--set", "evolution.population=0"], "evolution.population: must be >= 1"),
+    (["run", "--set", "nope.key=1"], "unknown section [nope]"),
+    (["run", "--config", "missing.toml"], "missing.toml: config file not found"),
+    (["run", "--preset", "paper-z"], "invalid choice: 'paper-z'"),
+    (["run", "--seed", "abc"], "argument --seed: invalid int value"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["run", "--set", "evolution.grammar='bad.bnf'"], "bad.bnf:1: <b> is used"),
+    (["run", "--config", "broken.toml"], "broken.toml: invalid TOML"),
+])
+def test_bad_input_gives_one_line_and_exit_2(tmp_path, args, words):
+    (tmp_path / "bad.bnf").write_text("<a> ::= <b>\n")
+    (tmp_path / "broken.toml").write_text("[training\n")
+    out = cli(*args, "--dry-run", cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stdout == ""
+    assert out.stderr.count("\n") == 1 and words in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
