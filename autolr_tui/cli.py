@@ -80,6 +80,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     engine.start()
     while not engine.join(0.2):
         pass
+    if engine.error is not None:
+        return _report_failure(engine.error)
     summaries = engine.summaries
     if args.json:
         best = max(summaries, key=lambda s: -math.inf if math.isnan(s.best_fitness) else s.best_fitness,
@@ -94,6 +96,16 @@ def cmd_run(args: argparse.Namespace) -> int:
             "stopped": any(s.stopped for s in summaries),
         }))
     return 0
+
+
+def _report_failure(exc: Exception) -> int:
+    from engine.runner import USER_ERRORS
+
+    if isinstance(exc, USER_ERRORS):
+        print(f"autolr-tui: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"autolr-tui: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:

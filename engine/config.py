@@ -28,6 +28,11 @@ class ConfigError(ValueError):
     """A config problem; the message is one line naming the key or file."""
 
 
+def digest(values: Any) -> str:
+    """A stable short hash of JSON-able values."""
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def _key(default: Any, help: str, *, min: float | None = None, max: float | None = None,
          choices: tuple | None = None) -> Any:
     return field(default=default, metadata={"help": help, "min": min, "max": max, "choices": choices})
@@ -100,12 +105,6 @@ class Config:
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return dataclasses.asdict(self)
-
-    def digest(self, *sections: str) -> str:
-        """A stable hash of the named sections (all when none named)."""
-        d = self.to_dict()
-        picked = {s: d[s] for s in (sections or d)}
-        return hashlib.sha256(json.dumps(picked, sort_keys=True).encode()).hexdigest()[:16]
 
     @property
     def dry_run(self) -> bool:

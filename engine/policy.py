@@ -5,7 +5,7 @@ where ``<cond>`` is ``epoch`` or ``learning_rate`` compared (< <= > >=) with a
 number. Nothing is ever passed to eval/exec.
 
 Epochs are 1-based as in the paper. Keras passes a 0-based epoch to its
-schedulers; ``keras_callback`` is the one place that converts.
+schedulers; ``paper_epoch`` is the one conversion.
 
 Rates are rounded to float32 after every epoch, as Keras stores the optimizer's
 learning rate in a float32 variable and hands that value back to the scheduler
@@ -29,6 +29,11 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
 }
 _TOKEN = re.compile(r"\s*(?:(?P<num>[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)|(?P<op><=|>=|<|>)|(?P<name>[A-Za-z_]\w*)|(?P<punct>[(),]))")
+
+
+def paper_epoch(keras_epoch: int) -> int:
+    """Keras counts epochs from 0, the paper (and this project) from 1: the one conversion."""
+    return keras_epoch + 1
 
 
 class PolicyError(ValueError):
@@ -163,7 +168,7 @@ class Policy:
         """A ``keras.callbacks.LearningRateScheduler`` running this policy."""
         import keras
 
-        return keras.callbacks.LearningRateScheduler(lambda epoch, lr: self.rate(epoch + 1, lr), verbose=verbose)
+        return keras.callbacks.LearningRateScheduler(lambda epoch, lr: self.rate(paper_epoch(epoch), lr), verbose=verbose)
 
 
 def schedule_key(rates: np.ndarray) -> bytes:

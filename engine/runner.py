@@ -14,16 +14,21 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .cache import ScheduleCache, training_digest
 from .config import Config
+from .data import DataError
 from .control import Control
-from .evaluators import Evaluator, make_evaluator
+from .evaluators import Evaluator, EvaluatorError, make_evaluator
 from .events import (EpochEnded, EpochRecord, EvaluationFinished, EvaluationStarted, Event, EventBus,
                      GenerationFinished, GenerationStarted, Log, RunFailed, RunFinished, RunPaused, RunResumed,
                      RunStarted, Subscriber)
 from .grammar import load_grammar
-from .policy import Policy, schedule_key
+from .policy import Policy
 from .results import EvalResult
 from .sge import Individual, SGEParams, initial_population, next_generation
+
+
+USER_ERRORS = (EvaluatorError, DataError)  # problems with the user's setup, reported as one line
 
 
 @dataclass(frozen=True)
@@ -49,23 +54,6 @@ def run_seeds(master_seed: int, run: int) -> tuple[np.random.SeedSequence, int]:
     return ss, int(ss.generate_state(1)[0])
 
 
-class ScheduleCache:
-    """Results by schedule: two policies with the same rate at every epoch are trained once."""
-
-    def __init__(self, settings_digest: str):
-        self.settings = settings_digest
-        self._results: dict[tuple[bytes, int], EvalResult] = {}
-
-    def key(self, rates: np.ndarray, seed: int) -> tuple[bytes, int]:
-        return (schedule_key(rates) + self.settings.encode(), seed)
-
-    def get(self, key: tuple[bytes, int]) -> EvalResult | None:
-        return self._results.get(key)
-
-    def put(self, key: tuple[bytes, int], result: EvalResult) -> None:
-        self._results[key] = result
-
-
 class Engine:
     def __init__(self, cfg: Config, evaluator: Evaluator | None = None):
         self.cfg = cfg
@@ -74,8 +62,10 @@ class Engine:
         self.bus = EventBus()
         self.control = Control()
         self._evaluator = evaluator
+        self._active: Evaluator | None = evaluator
+        self.error: Exception | None = None  # what ended the experiment early, if anything
         # everything that changes what a training gives, besides the schedule and the run seed
-        self.cache = ScheduleCache(cfg.digest("data", "training") + ("-dryrun" if cfg.dry_run else ""))
+        self.cache = ScheduleCache(training_digest(cfg))
         self.summaries: list[RunSummary] = []
         self.current_run = 0
         self._thread: threading.Thread | None = None
@@ -94,8 +84,12 @@ class Engine:
             self.control.resume()
             self.bus.emit(RunResumed(self.current_run))
 
-    def stop(self) -> None:
+    def stop(self, now: bool = False) -> None:
+        """Stop at the next epoch boundary; ``now`` also kills a running training (quitting)."""
         self.control.stop()
+        cancel = getattr(self._active, "cancel", None)
+        if now and cancel is not None:
+            cancel()
 
     @property
     def paused(self) -> bool:
@@ -118,21 +112,22 @@ class Engine:
         self.bus.emit(event)
 
     def run(self) -> list[RunSummary]:
-        evaluator = self._evaluator or make_evaluator(self.cfg)
+        """Run every run of the experiment; a failure is kept in ``error`` and emitted, not raised."""
         try:
+            self._active = evaluator = self._evaluator or make_evaluator(self.cfg)
             for run in range(self.cfg.experiment.runs):
                 self.current_run = run
-                try:
-                    summary = self._run_one(run, evaluator)
-                except Exception as exc:  # reported, never raised into a UI thread
-                    self.emit(RunFailed(run, f"{type(exc).__name__}: {exc}"))
-                    raise
+                summary = self._run_one(run, evaluator)
                 self.summaries.append(summary)
                 if summary.stopped:
                     break
+        except Exception as exc:
+            self.error = exc
+            self.emit(RunFailed(self.current_run, str(exc) if isinstance(exc, USER_ERRORS)
+                                else f"{type(exc).__name__}: {exc}"))
         finally:
-            if self._evaluator is None:
-                evaluator.close()
+            if self._evaluator is None and self._active is not None:
+                self._active.close()
             self.bus.close()
         return self.summaries
 

@@ -68,3 +68,18 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path, args, words):
     assert out.stdout == ""
     assert out.stderr.count("\n") == 1 and words in out.stderr, out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_real_training_run_and_a_bad_data_folder(tmp_path, data_dir):
+    tiny = ["--set", "data.train=300", "--set", "data.validation=100", "--set", "data.test=100",
+            "--set", "training.epochs=1", "--set", "evolution.generations=1", "--set", "evolution.population=2",
+            "--set", "evolution.tournament_size=2"]
+    ok = cli("run", *tiny, "--set", f"data.dir='{data_dir}'", "--json", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    summary = json.loads(ok.stdout.splitlines()[-1])
+    assert summary["fitness"] == "test accuracy" and 0 < summary["best_fitness"] <= 1
+    assert "Traceback" not in ok.stderr and "tensorflow" not in (ok.stdout + ok.stderr).lower()
+    (tmp_path / "empty").mkdir()
+    bad = cli("run", *tiny, "--set", f"data.dir='{tmp_path / 'empty'}'", cwd=tmp_path)
+    assert bad.returncode == 2
+    assert bad.stderr.count("\n") == 1 and "empty: missing train-images-idx3-ubyte.gz" in bad.stderr, bad.stderr
