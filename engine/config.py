@@ -47,7 +47,7 @@ class ExperimentConfig:
 
 @dataclass(frozen=True)
 class EvolutionConfig:
-    generations: int = _key(8, "generations per run (the paper: 50)", min=1)
+    generations: int = _key(20, "generations per run (the paper: 50)", min=1)
     population: int = _key(5, "individuals per generation (the paper: 5)", min=1)
     mutation_rate: float = _key(0.15, "per-gene mutation probability", min=0.0, max=1.0)
     crossover_rate: float = _key(0.9, "probability that a child comes from crossover", min=0.0, max=1.0)
@@ -61,9 +61,9 @@ class EvolutionConfig:
 @dataclass(frozen=True)
 class DataConfig:
     dir: str = _key("", "Fashion-MNIST folder; empty: $AUTOLR_DATA_DIR, else the Keras cache")
-    train: int = _key(2000, "training images drawn from the 60,000 (the paper: 7000)", min=10)
-    validation: int = _key(500, "validation images (early stopping) (the paper: 1500)", min=10)
-    test: int = _key(500, "test images; fitness is accuracy on them (the paper: 1500)", min=10)
+    train: int = _key(4000, "training images drawn from the 60,000 (the paper: 7000)", min=10)
+    validation: int = _key(1000, "validation images (early stopping) (the paper: 1500)", min=10)
+    test: int = _key(1000, "test images; fitness is accuracy on them (the paper: 1500)", min=10)
     image_size: int = _key(28, "28 keeps the originals; 32 scales by nearest neighbour as the paper", choices=(28, 32))
     channels: int = _key(1, "1 grayscale; 3 replicates the channel as the paper", choices=(1, 3))
     augment: bool = _key(False, "paper augmentation: featurewise centre/std, rotation 20, shifts 0.2, flip")
@@ -72,7 +72,7 @@ class DataConfig:
 @dataclass(frozen=True)
 class TrainingConfig:
     model: str = _key("small_cnn", "network: small_cnn (quick) or denser (the paper's)", choices=("small_cnn", "denser"))
-    epochs: int = _key(5, "epochs per training (paper A: 100, paper B: 20)", min=1, max=10000)
+    epochs: int = _key(10, "epochs per training (paper A: 100, paper B: 20)", min=1, max=10000)
     batch_size: int = _key(250, "batch size (the paper: 1000)", min=1)
     initial_lr: float = _key(0.01, "optimizer rate before the policy's first call", min=0.0, max=10.0)
     early_stop: bool = _key(False, "stop when validation loss stops improving")

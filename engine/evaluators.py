@@ -118,7 +118,13 @@ class ProcessEvaluator:
                 if self._cancelled.is_set():
                     raise _WorkerDied("cancelled")
                 raise EvaluatorError(f"the worker exited with code {code} while starting (see {self.log_path})")
-        msg = parent.recv()
+        try:
+            msg = parent.recv()
+        except (EOFError, OSError):
+            self._proc.join(1.0)
+            code = self._proc.exitcode
+            self._kill()
+            raise EvaluatorError(f"the worker exited with code {code} while starting (see {self.log_path})") from None
         if msg[0] == "error":
             self._kill()
             raise EvaluatorError(msg[1])

@@ -30,10 +30,10 @@ def test_dry_run_json_is_the_same_every_time(tmp_path):
     summaries = [json.loads(r.stdout.strip().splitlines()[-1]) for r in runs]
     assert summaries[0] == summaries[1]
     s = summaries[0]
-    assert s["seed"] == 1 and s["generations"] == 8 and s["fitness"] == "dry-run surrogate"
+    assert s["seed"] == 1 and s["generations"] == 20 and s["fitness"] == "dry-run surrogate"
     assert 0 < s["best_fitness"] <= 1 and s["best_phenotype"]
     lines = runs[0].stdout.splitlines()
-    assert sum(" gen " in line for line in lines) == 8
+    assert sum(" gen " in line for line in lines) == 20
     assert "dry run" in runs[0].stdout
     other = json.loads(cli("run", "--dry-run", "--seed", "2", "--json", "--set", "evolution.generations=20",
                            cwd=tmp_path).stdout.splitlines()[-1])
