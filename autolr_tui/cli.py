@@ -12,9 +12,10 @@ from pathlib import Path
 from engine.config import PRESETS, Config, ConfigError, load_config
 from engine.grammar import GrammarError
 from engine.policy import PolicyError
+from engine.store import StoreError
 
 DEFAULT_CONFIG = Path("autolr.toml")
-USER_ERRORS = (ConfigError, GrammarError, PolicyError)
+USER_ERRORS = (ConfigError, GrammarError, PolicyError, StoreError)
 
 
 class UsageError(Exception):
@@ -48,6 +49,22 @@ def build_parser() -> argparse.ArgumentParser:
     _experiment_options(run, suppress=True)
     run.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     run.set_defaults(func=cmd_run)
+    resume = sub.add_parser("resume", help="continue a stopped or killed experiment from its store")
+    resume.add_argument("path", metavar="PATH", help="the run store (<output.dir>/<name>.sqlite)")
+    resume.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    resume.set_defaults(func=cmd_resume)
+    runs = sub.add_parser("runs", help="list the runs in a store: status, generations, best policy")
+    runs.add_argument("path", metavar="PATH")
+    runs.add_argument("--json", action="store_true")
+    runs.set_defaults(func=cmd_runs)
+    export = sub.add_parser("export", help="write a policy (default: the best) as Python, JSON or CSV")
+    export.add_argument("path", metavar="PATH")
+    export.add_argument("--run", type=int, metavar="N", help="only run N (1-based)")
+    export.add_argument("--individual", type=_individual, metavar="G.I",
+                        help="generation G, individual I (1-based, as `runs` and the app show them)")
+    export.add_argument("--format", choices=("py", "json", "csv"), default="py")
+    export.add_argument("-o", "--output", metavar="FILE", help="default: <output.exports>/<name>-runN-gG-iI.<format>; - for stdout")
+    export.set_defaults(func=cmd_export)
     return parser
 
 
@@ -68,21 +85,47 @@ def _stop_on_signals(stop) -> None:
         signal.signal(sig, lambda *_: stop())
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def open_experiment_store(cfg: Config):
+    """The experiment's store: created, or reopened when it holds this same config (to continue it)."""
+    from engine.store import Store, StoreError
+
+    path = cfg.store_path
+    if not path.exists():
+        return Store.create(path, cfg)
+    store = Store.open(path)
+    stored = store.config()
+    if stored != cfg:
+        store.close()
+        diff = [f"{s}.{k}: {v!r} -> {cfg.to_dict()[s][k]!r}" for s, keys in stored.to_dict().items()
+                for k, v in keys.items() if cfg.to_dict()[s][k] != v]
+        raise StoreError(f"{path} holds experiment {cfg.experiment.name!r} with another config "
+                         f"({'; '.join(diff[:3])}); set experiment.name to start another, or continue "
+                         f"the stored one with `autolr-tui resume {path}`")
+    return store
+
+
+def _drive(cfg: Config, store, args: argparse.Namespace) -> int:
+    """Run the engine in its thread with the headless printer until it ends or a signal stops it."""
     from engine.runner import Engine
+    from engine.store import StoreError
 
     from .headless import HeadlessPrinter
 
-    cfg = experiment_config(args)
-    engine = Engine(cfg)
+    pid = store.running_elsewhere()
+    if pid is not None:
+        raise StoreError(f"{store.path} is being run by process {pid}")
+    engine = Engine(cfg, store=store)
     engine.subscribe(HeadlessPrinter(generations=cfg.evolution.generations, runs=cfg.experiment.runs))
     _stop_on_signals(engine.stop)
     engine.start()
     while not engine.join(0.2):
         pass
+    store.close()
     if engine.error is not None:
         return _report_failure(engine.error)
     summaries = engine.summaries
+    if any(s.stopped for s in summaries):
+        print(f"stopped; continue with: autolr-tui resume {store.path}", flush=True)
     if args.json:
         best = max(summaries, key=lambda s: -math.inf if math.isnan(s.best_fitness) else s.best_fitness,
                    default=None)
@@ -94,8 +137,80 @@ def cmd_run(args: argparse.Namespace) -> int:
             "runs": [s.__dict__ for s in summaries],
             "seed": cfg.experiment.seed,
             "stopped": any(s.stopped for s in summaries),
+            "store": str(store.path),
         }))
     return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    cfg = experiment_config(args)
+    return _drive(cfg, open_experiment_store(cfg), args)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from engine.store import Store
+
+    store = Store.open(args.path)
+    return _drive(store.config(), store, args)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from engine.store import Store
+
+    from .headless import short
+
+    store = Store.open(args.path, readonly=True)
+    cfg, rows = store.config(), store.runs()
+    if args.json:
+        print(json.dumps({"experiment": cfg.experiment.name, "generations": cfg.evolution.generations,
+                          "runs": [r.__dict__ for r in rows]}))
+        return 0
+    print(f"{store.path}: experiment {cfg.experiment.name!r}, {len(rows)}/{cfg.experiment.runs} runs started")
+    for r in rows:
+        best = "-" if r.best_fitness is None else f"{r.best_fitness:.4f}"
+        print(f"run {r.run + 1}  {r.status:<11} gen {r.generations_done}/{cfg.evolution.generations}  "
+              f"evals {r.evaluations}  best {best}  {short(r.best_phenotype or '', 70)}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from engine.export import default_name, render
+    from engine.store import Store, StoreError
+
+    store = Store.open(args.path, readonly=True)
+    cfg = store.config()
+    rows = store.policies(None if args.run is None else args.run - 1)
+    if args.individual is not None:
+        gen, idx = args.individual
+        rows = [r for r in rows if (r.generation, r.index) == (gen - 1, idx - 1)]
+    if not rows:
+        what = f"individual {args.individual[0]}.{args.individual[1]}" if args.individual else "evaluated policy"
+        raise StoreError(f"{store.path}: no {what}" + (f" in run {args.run}" if args.run else ""))
+    row = rows[0]
+    meaning = "dry-run surrogate" if cfg.dry_run else "test accuracy"
+    text = render(row, cfg, args.format, meaning)
+    if args.output == "-":
+        sys.stdout.write(text)
+        return 0
+    out = Path(args.output) if args.output else Path(cfg.output.exports) / default_name(cfg, row, args.format)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+    except OSError as exc:
+        raise StoreError(f"{out}: cannot write ({exc.strerror})") from None
+    print(f"exported run {row.run + 1} generation {row.generation + 1} individual {row.index + 1} "
+          f"(fitness {row.fitness:.4f}) to {out}")
+    return 0
+
+
+def _individual(text: str) -> tuple[int, int]:
+    try:
+        gen, idx = (int(p) for p in text.split("."))
+        if gen < 1 or idx < 1:
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected GENERATION.INDEX (e.g. 12.3), got {text!r}") from None
+    return gen, idx
 
 
 def _report_failure(exc: Exception) -> int:

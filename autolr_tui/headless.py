@@ -25,9 +25,10 @@ class HeadlessPrinter:
     def __call__(self, event: Event) -> None:
         c = self.console
         match event:
-            case RunStarted(run=run, seed=seed, dry_run=dry):
+            case RunStarted(run=run, seed=seed, dry_run=dry, resumed_at=resumed):
                 kind = " [yellow]dry run: surrogate fitness, no training[/]" if dry else ""
-                c.print(f"[bold]run {run + 1}/{self.runs}[/] seed {seed}{kind}")
+                again = "" if resumed is None else f" resumed at generation {resumed + 1}"
+                c.print(f"[bold]run {run + 1}/{self.runs}[/] seed {seed}{again}{kind}")
             case EvaluationFinished(cache_hit=hit):
                 self._evals += 1
                 self._hits += hit

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .config import Config, digest
 from .policy import schedule_key
 from .results import EvalResult
+
+if TYPE_CHECKING:
+    from .store import Store
 
 
 def training_digest(cfg: Config) -> str:
@@ -17,17 +22,26 @@ def training_digest(cfg: Config) -> str:
 
 
 class ScheduleCache:
-    """Results by schedule: two policies with the same rate at every epoch are trained once."""
+    """Results by schedule: two policies with the same rate at every epoch are trained once.
 
-    def __init__(self, settings_digest: str):
-        self.settings = settings_digest
-        self._results: dict[tuple[bytes, int], EvalResult] = {}
+    Kept in memory and, with a store, read through from it, so results persist across restarts.
+    """
 
-    def key(self, rates: np.ndarray, seed: int) -> tuple[bytes, int]:
-        return (schedule_key(rates) + self.settings.encode(), seed)
+    def __init__(self, settings_digest: str, store: "Store | None" = None):
+        self.settings = settings_digest.encode()
+        self.store = store
+        self._results: dict[bytes, EvalResult] = {}
 
-    def get(self, key: tuple[bytes, int]) -> EvalResult | None:
-        return self._results.get(key)
+    def key(self, rates: np.ndarray, seed: int) -> bytes:
+        return self.settings + seed.to_bytes(8, "little") + schedule_key(rates)
 
-    def put(self, key: tuple[bytes, int], result: EvalResult) -> None:
+    def get(self, key: bytes) -> EvalResult | None:
+        result = self._results.get(key)
+        if result is None and self.store is not None:
+            result = self.store.cached(key)
+            if result is not None:
+                self._results[key] = result
+        return result
+
+    def put(self, key: bytes, result: EvalResult) -> None:
         self._results[key] = result

@@ -26,9 +26,10 @@ from .grammar import load_grammar
 from .policy import Policy
 from .results import EvalResult
 from .sge import Individual, SGEParams, initial_population, next_generation
+from .store import Store, StoreError
 
 
-USER_ERRORS = (EvaluatorError, DataError)  # problems with the user's setup, reported as one line
+USER_ERRORS = (EvaluatorError, DataError, StoreError)  # problems with the user's setup, reported as one line
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,9 @@ def run_seeds(master_seed: int, run: int) -> tuple[np.random.SeedSequence, int]:
 
 
 class Engine:
-    def __init__(self, cfg: Config, evaluator: Evaluator | None = None):
+    def __init__(self, cfg: Config, evaluator: Evaluator | None = None, store: Store | None = None):
         self.cfg = cfg
+        self.store = store
         self.grammar = load_grammar(cfg.evolution.grammar)
         self.params = sge_params(cfg)
         self.bus = EventBus()
@@ -65,7 +67,7 @@ class Engine:
         self._active: Evaluator | None = evaluator
         self.error: Exception | None = None  # what ended the experiment early, if anything
         # everything that changes what a training gives, besides the schedule and the run seed
-        self.cache = ScheduleCache(training_digest(cfg))
+        self.cache = ScheduleCache(training_digest(cfg), store)
         self.summaries: list[RunSummary] = []
         self.current_run = 0
         self._thread: threading.Thread | None = None
@@ -115,14 +117,22 @@ class Engine:
         """Run every run of the experiment; a failure is kept in ``error`` and emitted, not raised."""
         try:
             self._active = evaluator = self._evaluator or make_evaluator(self.cfg)
+            finished = {r.run: r for r in self.store.runs() if r.status == "finished"} if self.store else {}
             for run in range(self.cfg.experiment.runs):
                 self.current_run = run
+                if run in finished:
+                    r = finished[run]
+                    self.summaries.append(RunSummary(run, r.seed, r.best_phenotype or "", r.best_fitness,
+                                                     r.generations_done, False))
+                    continue
                 summary = self._run_one(run, evaluator)
                 self.summaries.append(summary)
                 if summary.stopped:
                     break
         except Exception as exc:
             self.error = exc
+            if self.store:
+                self.store.set_status(self.current_run, "failed")
             self.emit(RunFailed(self.current_run, str(exc) if isinstance(exc, USER_ERRORS)
                                 else f"{type(exc).__name__}: {exc}"))
         finally:
@@ -132,43 +142,69 @@ class Engine:
         return self.summaries
 
     def _run_one(self, run: int, evaluator: Evaluator) -> RunSummary:
-        cfg = self.cfg
+        cfg, store = self.cfg, self.store
         ss, train_seed = run_seeds(cfg.experiment.seed, run)
-        rng = np.random.default_rng(ss)
+        saved = store.last_generation(run) if store else None
+        if saved is not None:
+            rng = np.random.default_rng()
+            rng.bit_generator.state = saved.rng_state
+            gen, population = saved.generation, saved.population
+            done = {i for i, ind in enumerate(population) if ind.fitness is not None}
+            best = store.best_so_far(run)
+        else:
+            rng = np.random.default_rng(ss)
+            gen, population, done, best = 0, initial_population(self.grammar, self.params, rng), set(), None
+        if store:
+            store.start_run(run, cfg.experiment.seed, train_seed)
+            if saved is None:
+                store.save_generation(run, 0, population, self._schedules(population), rng.bit_generator.state)
         self.emit(RunStarted(run, cfg.experiment.seed, cfg.evolution.generations, cfg.evolution.population,
-                             cfg.dry_run))
+                             cfg.dry_run, resumed_at=saved.generation if saved else None))
         if cfg.dry_run:
             self.emit(Log(f"fitness is the {evaluator.label}", "warning"))
-        population = initial_population(self.grammar, self.params, rng)
-        best: Individual | None = None
-        for gen in range(cfg.evolution.generations):
+        while True:
+            schedules = self._schedules(population)
             self.emit(GenerationStarted(run, gen, tuple(i.phenotype for i in population)))
             for index, ind in enumerate(population):
+                if index in done:  # finished before a restart
+                    self.emit(EvaluationFinished(run, gen, index, ind.phenotype, ind.fitness, None, True, 0.0, 0,
+                                                 None))
+                    continue
                 if not self.control.checkpoint():
                     break
-                population[index] = self._evaluate(run, gen, index, ind, train_seed, evaluator)
+                population[index] = self._evaluate(run, gen, index, ind, schedules[index], train_seed, evaluator)
                 if population[index].fitness is None:  # stopped inside the training
                     break
+            done = set()
             if self.control.stopped:
                 return self._finish(run, best, gen, stopped=True)
-            fits = [i.fitness for i in population]
             gen_best = max(population, key=lambda i: i.fitness)
-            if best is None or gen_best.fitness > best.fitness:
-                best = gen_best
-            self.emit(GenerationFinished(run, gen, gen_best.fitness, float(np.mean(fits)), gen_best.phenotype))
-            if gen < cfg.evolution.generations - 1:
-                population = next_generation(self.grammar, population, self.params, rng)
-        return self._finish(run, best, cfg.evolution.generations, stopped=False)
+            if best is None or gen_best.fitness > best[1]:
+                best = (gen_best.phenotype, gen_best.fitness)
+            mean = float(np.mean([i.fitness for i in population]))
+            if store:
+                store.finish_generation(run, gen, gen_best.fitness, mean, best[1], best[0])
+            self.emit(GenerationFinished(run, gen, gen_best.fitness, mean, gen_best.phenotype))
+            gen += 1
+            if gen == cfg.evolution.generations:
+                return self._finish(run, best, gen, stopped=False)
+            population = next_generation(self.grammar, population, self.params, rng)
+            if store:
+                store.save_generation(run, gen, population, self._schedules(population), rng.bit_generator.state)
 
-    def _finish(self, run: int, best: Individual | None, done: int, stopped: bool) -> RunSummary:
-        phenotype, fitness = (best.phenotype, float(best.fitness)) if best else ("", float("nan"))
+    def _schedules(self, population: list[Individual]) -> list[np.ndarray]:
+        t = self.cfg.training
+        return [Policy.parse(i.phenotype).schedule(t.epochs, t.initial_lr) for i in population]
+
+    def _finish(self, run: int, best: tuple[str, float] | None, done: int, stopped: bool) -> RunSummary:
+        phenotype, fitness = best if best else ("", float("nan"))
+        if self.store:
+            self.store.set_status(run, "stopped" if stopped else "finished")
         self.emit(RunFinished(run, phenotype, fitness, done, stopped))
         return RunSummary(run, self.cfg.experiment.seed, phenotype, fitness, done, stopped)
 
-    def _evaluate(self, run: int, gen: int, index: int, ind: Individual, seed: int,
+    def _evaluate(self, run: int, gen: int, index: int, ind: Individual, rates: np.ndarray, seed: int,
                   evaluator: Evaluator) -> Individual:
-        t = self.cfg.training
-        rates = Policy.parse(ind.phenotype).schedule(t.epochs, t.initial_lr)
         key = self.cache.key(rates, seed)
         result = self.cache.get(key)
         hit = result is not None
@@ -185,6 +221,8 @@ class Engine:
                 return ind
             result = replace(result, seconds=time.perf_counter() - start)
             self.cache.put(key, result)
+        if self.store:
+            self.store.save_evaluation(run, gen, index, key, result, hit)
         self.emit(EvaluationFinished(run, gen, index, ind.phenotype, result.fitness, result.reason, hit,
                                      0.0 if hit else result.seconds, len(result.epochs), result.stopped_epoch))
         return replace(ind, fitness=result.fitness)
