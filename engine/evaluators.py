@@ -15,7 +15,7 @@ import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -28,6 +28,7 @@ from .surrogate import surrogate_training
 OnEpoch = Callable[[EpochRecord], bool]
 
 
+@runtime_checkable
 class Evaluator(Protocol):
     label: str  # what the fitness means, shown wherever fitness is shown
 
@@ -207,14 +208,17 @@ def visible_gpus() -> list[str]:
     return [str(i) for i, line in enumerate(out.splitlines()) if line.startswith("GPU ")]
 
 
-def make_evaluator(cfg: Config) -> Evaluator:
-    """The evaluator the config asks for."""
+def make_evaluators(cfg: Config) -> list[Evaluator]:
+    """The evaluators the config asks for: trainings run on them in parallel.
+
+    process: ``evaluator.workers`` worker processes (0: one per visible GPU, one without a GPU), each
+    given one GPU in turn through CUDA_VISIBLE_DEVICES. inline and dryrun: one.
+    """
     backend = cfg.evaluator.backend
     if backend == "dryrun":
-        return DryRunEvaluator(cfg)
+        return [DryRunEvaluator(cfg)]
     if backend == "inline":
-        return InlineEvaluator(cfg)
-    if backend == "process":
-        gpus = visible_gpus()
-        return ProcessEvaluator(cfg, 0, gpus[0] if gpus else None)
-    raise EvaluatorError(f"evaluator.backend = {backend!r} is not available yet")
+        return [InlineEvaluator(cfg)]
+    gpus = visible_gpus()
+    workers = cfg.evaluator.workers or max(1, len(gpus))
+    return [ProcessEvaluator(cfg, i, gpus[i % len(gpus)] if gpus else None) for i in range(workers)]

@@ -8,8 +8,10 @@ ends the current training within an epoch and finishes the run as stopped.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -18,7 +20,7 @@ from .cache import ScheduleCache, training_digest
 from .config import Config
 from .data import DataError
 from .control import Control
-from .evaluators import Evaluator, EvaluatorError, make_evaluator
+from .evaluators import Evaluator, EvaluatorError, make_evaluators
 from .events import (EpochEnded, EpochRecord, EvaluationFinished, EvaluationStarted, Event, EventBus,
                      GenerationFinished, GenerationStarted, Log, RunFailed, RunFinished, RunPaused, RunResumed,
                      RunStarted, Subscriber)
@@ -56,15 +58,17 @@ def run_seeds(master_seed: int, run: int) -> tuple[np.random.SeedSequence, int]:
 
 
 class Engine:
-    def __init__(self, cfg: Config, evaluator: Evaluator | None = None, store: Store | None = None):
+    def __init__(self, cfg: Config, evaluator: Evaluator | list[Evaluator] | None = None,
+                 store: Store | None = None):
         self.cfg = cfg
         self.store = store
         self.grammar = load_grammar(cfg.evolution.grammar)
         self.params = sge_params(cfg)
         self.bus = EventBus()
         self.control = Control()
-        self._evaluator = evaluator
-        self._active: Evaluator | None = evaluator
+        # evaluators passed in belong to the caller; those made here are closed at the end
+        self._given = [evaluator] if isinstance(evaluator, Evaluator) else list(evaluator or [])
+        self.evaluators: list[Evaluator] = list(self._given)
         self.error: Exception | None = None  # what ended the experiment early, if anything
         # everything that changes what a training gives, besides the schedule and the run seed
         self.cache = ScheduleCache(training_digest(cfg), store)
@@ -89,9 +93,11 @@ class Engine:
     def stop(self, now: bool = False) -> None:
         """Stop at the next epoch boundary; ``now`` also kills a running training (quitting)."""
         self.control.stop()
-        cancel = getattr(self._active, "cancel", None)
-        if now and cancel is not None:
-            cancel()
+        if now:
+            for ev in self.evaluators:
+                cancel = getattr(ev, "cancel", None)
+                if cancel is not None:
+                    cancel()
 
     @property
     def paused(self) -> bool:
@@ -116,7 +122,8 @@ class Engine:
     def run(self) -> list[RunSummary]:
         """Run every run of the experiment; a failure is kept in ``error`` and emitted, not raised."""
         try:
-            self._active = evaluator = self._evaluator or make_evaluator(self.cfg)
+            if not self.evaluators:
+                self.evaluators = make_evaluators(self.cfg)
             finished = {r.run: r for r in self.store.runs() if r.status == "finished"} if self.store else {}
             for run in range(self.cfg.experiment.runs):
                 self.current_run = run
@@ -125,7 +132,7 @@ class Engine:
                     self.summaries.append(RunSummary(run, r.seed, r.best_phenotype or "", r.best_fitness,
                                                      r.generations_done, False))
                     continue
-                summary = self._run_one(run, evaluator)
+                summary = self._run_one(run)
                 self.summaries.append(summary)
                 if summary.stopped:
                     break
@@ -136,12 +143,13 @@ class Engine:
             self.emit(RunFailed(self.current_run, str(exc) if isinstance(exc, USER_ERRORS)
                                 else f"{type(exc).__name__}: {exc}"))
         finally:
-            if self._evaluator is None and self._active is not None:
-                self._active.close()
+            for ev in self.evaluators:
+                if ev not in self._given:
+                    ev.close()
             self.bus.close()
         return self.summaries
 
-    def _run_one(self, run: int, evaluator: Evaluator) -> RunSummary:
+    def _run_one(self, run: int) -> RunSummary:
         cfg, store = self.cfg, self.store
         ss, train_seed = run_seeds(cfg.experiment.seed, run)
         saved = store.last_generation(run) if store else None
@@ -161,22 +169,13 @@ class Engine:
         self.emit(RunStarted(run, cfg.experiment.seed, cfg.evolution.generations, cfg.evolution.population,
                              cfg.dry_run, resumed_at=saved.generation if saved else None))
         if cfg.dry_run:
-            self.emit(Log(f"fitness is the {evaluator.label}", "warning"))
+            self.emit(Log(f"fitness is the {self.evaluators[0].label}", "warning"))
         while True:
             schedules = self._schedules(population)
             self.emit(GenerationStarted(run, gen, tuple(i.phenotype for i in population)))
-            for index, ind in enumerate(population):
-                if index in done:  # finished before a restart
-                    self.emit(EvaluationFinished(run, gen, index, ind.phenotype, ind.fitness, None, True, 0.0, 0,
-                                                 None))
-                    continue
-                if not self.control.checkpoint():
-                    break
-                population[index] = self._evaluate(run, gen, index, ind, schedules[index], train_seed, evaluator)
-                if population[index].fitness is None:  # stopped inside the training
-                    break
+            self._evaluate_generation(run, gen, population, schedules, train_seed, done)
             done = set()
-            if self.control.stopped:
+            if self.control.stopped or any(i.fitness is None for i in population):
                 return self._finish(run, best, gen, stopped=True)
             gen_best = max(population, key=lambda i: i.fitness)
             if best is None or gen_best.fitness > best[1]:
@@ -203,26 +202,64 @@ class Engine:
         self.emit(RunFinished(run, phenotype, fitness, done, stopped))
         return RunSummary(run, self.cfg.experiment.seed, phenotype, fitness, done, stopped)
 
-    def _evaluate(self, run: int, gen: int, index: int, ind: Individual, rates: np.ndarray, seed: int,
-                  evaluator: Evaluator) -> Individual:
-        key = self.cache.key(rates, seed)
-        result = self.cache.get(key)
-        hit = result is not None
-        if result is None:
-            self.emit(EvaluationStarted(run, gen, index, ind.phenotype))
+    def _evaluate_generation(self, run: int, gen: int, population: list[Individual], schedules: list[np.ndarray],
+                             seed: int, done: set[int]) -> None:
+        """Fitness for every individual: stored, cached, or trained on the evaluators in parallel.
 
-            def on_epoch(rec: EpochRecord) -> bool:
-                self.emit(EpochEnded(run, gen, index, rec))
-                return self.control.checkpoint()
+        Results are handled here in the engine thread (store writes, events) as trainings finish; a
+        schedule that appears twice in the generation is trained once.
+        """
+        waiting: dict[bytes, list[int]] = {}
+        for index, ind in enumerate(population):
+            if index in done:  # finished before a restart
+                self.emit(EvaluationFinished(run, gen, index, ind.phenotype, ind.fitness, None, True, 0.0, 0, None))
+                continue
+            key = self.cache.key(schedules[index], seed)
+            if key in waiting:
+                waiting[key].append(index)
+            elif (result := self.cache.get(key)) is not None:
+                self._record(run, gen, population, index, key, result, hit=True)
+            else:
+                waiting[key] = [index]
+        free: queue.SimpleQueue[Evaluator] = queue.SimpleQueue()
+        for ev in self.evaluators:
+            free.put(ev)
 
-            start = time.perf_counter()
-            result = evaluator.evaluate(rates, seed, on_epoch)
-            if not result.final:
-                return ind
-            result = replace(result, seconds=time.perf_counter() - start)
-            self.cache.put(key, result)
+        def train(index: int) -> EvalResult | None:
+            if not self.control.checkpoint():
+                return None
+            ev = free.get()
+            try:
+                self.emit(EvaluationStarted(run, gen, index, population[index].phenotype))
+
+                def on_epoch(rec: EpochRecord) -> bool:
+                    self.emit(EpochEnded(run, gen, index, rec))
+                    return self.control.checkpoint()
+
+                start = time.perf_counter()
+                result = ev.evaluate(schedules[index], seed, on_epoch)
+                return replace(result, seconds=time.perf_counter() - start)
+            finally:
+                free.put(ev)
+
+        with ThreadPoolExecutor(len(self.evaluators), thread_name_prefix="autolr-eval") as pool:
+            futures = {pool.submit(train, indices[0]): key for key, indices in waiting.items()}
+            for future in as_completed(futures):
+                result = future.result()
+                if result is None or not result.final:  # stopped: not a result, trained again on resume
+                    continue
+                key = futures[future]
+                self.cache.put(key, result)
+                first, *twins = waiting[key]
+                self._record(run, gen, population, first, key, result, hit=False)
+                for index in twins:
+                    self._record(run, gen, population, index, key, result, hit=True)
+
+    def _record(self, run: int, gen: int, population: list[Individual], index: int, key: bytes,
+                result: EvalResult, hit: bool) -> None:
+        ind = population[index]
         if self.store:
             self.store.save_evaluation(run, gen, index, key, result, hit)
         self.emit(EvaluationFinished(run, gen, index, ind.phenotype, result.fitness, result.reason, hit,
                                      0.0 if hit else result.seconds, len(result.epochs), result.stopped_epoch))
-        return replace(ind, fitness=result.fitness)
+        population[index] = replace(ind, fitness=result.fitness)

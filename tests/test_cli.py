@@ -24,7 +24,10 @@ def test_help_lists_the_commands(tmp_path):
 
 
 def test_dry_run_json_is_the_same_every_time(tmp_path):
-    runs = [cli("run", "--dry-run", "--seed", "1", "--json", cwd=tmp_path) for _ in range(2)]
+    for d in "abc":
+        (tmp_path / d).mkdir()
+    # fresh folders, so the second run evolves again instead of reading the first one's store
+    runs = [cli("run", "--dry-run", "--seed", "1", "--json", cwd=tmp_path / d) for d in "ab"]
     for r in runs:
         assert r.returncode == 0, r.stderr
     summaries = [json.loads(r.stdout.strip().splitlines()[-1]) for r in runs]
@@ -35,16 +38,18 @@ def test_dry_run_json_is_the_same_every_time(tmp_path):
     lines = runs[0].stdout.splitlines()
     assert sum(" gen " in line for line in lines) == 20
     assert "dry run" in runs[0].stdout
-    other = json.loads(cli("run", "--dry-run", "--seed", "2", "--json", "--set", "evolution.generations=20",
-                           cwd=tmp_path).stdout.splitlines()[-1])
-    assert other["generations"] == 20 and other["seed"] == 2
+    other = json.loads(cli("run", "--dry-run", "--seed", "2", "--json", "--set", "evolution.generations=7",
+                           cwd=tmp_path / "c").stdout.splitlines()[-1])
+    assert other["generations"] == 7 and other["seed"] == 2
+    again = cli("run", "--dry-run", "--seed", "1", "--json", cwd=tmp_path / "a")  # the finished store answers
+    assert json.loads(again.stdout.splitlines()[-1]) == summaries[0]
 
 
 def test_reads_autolr_toml_from_the_working_folder(tmp_path):
     (tmp_path / "autolr.toml").write_text("[evolution]\ngenerations = 3\n")
     out = cli("run", "--dry-run", "--json", cwd=tmp_path)
     assert json.loads(out.stdout.splitlines()[-1])["generations"] == 3
-    out = cli("run", "--dry-run", "--json", "--preset", "paper-b", "--set", "evolution.generations=2",
+    out = cli("run", "--set", "experiment.name=b", "--dry-run", "--json", "--preset", "paper-b", "--set", "evolution.generations=2",
               "--set", "experiment.runs=3", cwd=tmp_path)
     summary = json.loads(out.stdout.splitlines()[-1])
     assert summary["generations"] == 6 and len(summary["runs"]) == 3  # generations across runs
@@ -80,6 +85,7 @@ def test_real_training_run_and_a_bad_data_folder(tmp_path, data_dir):
     assert summary["fitness"] == "test accuracy" and 0 < summary["best_fitness"] <= 1
     assert "Traceback" not in ok.stderr and "tensorflow" not in (ok.stdout + ok.stderr).lower()
     (tmp_path / "empty").mkdir()
-    bad = cli("run", *tiny, "--set", f"data.dir='{tmp_path / 'empty'}'", cwd=tmp_path)
+    bad = cli("run", *tiny, "--set", f"data.dir='{tmp_path / 'empty'}'", "--set", "experiment.name=bad",
+              cwd=tmp_path)
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1 and "empty: missing train-images-idx3-ubyte.gz" in bad.stderr, bad.stderr
