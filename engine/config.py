@@ -82,10 +82,9 @@ class TrainingConfig:
 
 @dataclass(frozen=True)
 class EvaluatorConfig:
-    backend: str = _key("process", "process (worker processes), inline (this process), ray, or dryrun "
-                        "(surrogate fitness, no training)", choices=("process", "inline", "ray", "dryrun"))
+    backend: str = _key("process", "process (worker processes), inline (this process), or dryrun "
+                        "(surrogate fitness, no training)", choices=("process", "inline", "dryrun"))
     workers: int = _key(0, "worker processes; 0: one per visible GPU, one on CPU", min=0)
-    ray_address: str = _key("", "Ray cluster address for backend = ray ('auto' or host:port)")
 
 
 @dataclass(frozen=True)
