@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("path", metavar="PATH", help="the run store (<output.dir>/<name>.sqlite)")
     resume.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     resume.set_defaults(func=cmd_resume)
+    opened = sub.add_parser("open", help="open an experiment's store in the app (results, export, continue)")
+    opened.add_argument("path", metavar="PATH")
+    opened.set_defaults(func=cmd_open)
     runs = sub.add_parser("runs", help="list the runs in a store: status, generations, best policy")
     runs.add_argument("path", metavar="PATH")
     runs.add_argument("--json", action="store_true")
@@ -83,25 +86,6 @@ def experiment_config(args: argparse.Namespace) -> Config:
 def _stop_on_signals(stop) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop())
-
-
-def open_experiment_store(cfg: Config):
-    """The experiment's store: created, or reopened when it holds this same config (to continue it)."""
-    from engine.store import Store, StoreError
-
-    path = cfg.store_path
-    if not path.exists():
-        return Store.create(path, cfg)
-    store = Store.open(path)
-    stored = store.config()
-    if stored != cfg:
-        store.close()
-        diff = [f"{s}.{k}: {v!r} -> {cfg.to_dict()[s][k]!r}" for s, keys in stored.to_dict().items()
-                for k, v in keys.items() if cfg.to_dict()[s][k] != v]
-        raise StoreError(f"{path} holds experiment {cfg.experiment.name!r} with another config "
-                         f"({'; '.join(diff[:3])}); set experiment.name to start another, or continue "
-                         f"the stored one with `autolr-tui resume {path}`")
-    return store
 
 
 def _drive(cfg: Config, store, args: argparse.Namespace) -> int:
@@ -144,7 +128,9 @@ def _drive(cfg: Config, store, args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     cfg = experiment_config(args)
-    return _drive(cfg, open_experiment_store(cfg), args)
+    from engine.store import Store
+
+    return _drive(cfg, Store.for_experiment(cfg), args)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -203,6 +189,25 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_app(args: argparse.Namespace) -> int:
+    from .app import AutoLRApp
+
+    AutoLRApp(experiment_config(args)).run()
+    return 0
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    from engine.store import Store
+
+    from .app import AutoLRApp
+
+    store = Store.open(args.path, readonly=True)
+    cfg = store.config()
+    store.close()
+    AutoLRApp(cfg, store_path=Path(args.path)).run()
+    return 0
+
+
 def _individual(text: str) -> tuple[int, int]:
     try:
         gen, idx = (int(p) for p in text.split("."))
@@ -228,8 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            parser.print_help()
-            return 0
+            return cmd_app(args)
         return args.func(args)
     except UsageError as exc:
         print(f"autolr-tui: error: {exc} (see autolr-tui --help)", file=sys.stderr)

@@ -174,6 +174,24 @@ class Store:
                         (cfg.experiment.name, json.dumps(cfg.to_dict()), time.time()))
         return cls(path, con)
 
+    @classmethod
+    def for_experiment(cls, cfg: Config) -> "Store":
+        """The experiment's store: created, or reopened when it holds this same config (to continue it)."""
+        path = cfg.store_path
+        if not path.exists():
+            return cls.create(path, cfg)
+        store = cls.open(path)
+        stored = store.config()
+        if stored != cfg:
+            store.close()
+            new, old = cfg.to_dict(), stored.to_dict()
+            diff = [f"{s}.{k}: {v!r} -> {new[s][k]!r}" for s, keys in old.items() for k, v in keys.items()
+                    if new[s][k] != v]
+            raise StoreError(f"{path} holds experiment {cfg.experiment.name!r} with another config "
+                             f"({'; '.join(diff[:3])}); set experiment.name to start another, or continue "
+                             f"the stored one with `autolr-tui resume {path}`")
+        return store
+
     def close(self) -> None:
         self.con.close()
 
