@@ -41,10 +41,10 @@ class AutoLRApp(App):
     TITLE = "autolr-tui"
     CSS = """
     #header { height: 1; background: $primary-background; padding: 0 1; }
-    #gen-table { height: 1fr; min-height: 5; }
-    #charts { height: 1fr; min-height: 8; }
+    #gen-table { height: auto; max-height: 12; }
+    #charts { height: 1fr; min-height: 9; }
     #charts > Chart { width: 1fr; border: round $panel; }
-    #log { height: 8; border: round $panel; }
+    #log { height: 7; border: round $panel; }
     #results-table { width: 1fr; }
     #results-side { width: 1fr; }
     #detail { height: auto; max-height: 10; padding: 0 1; }
@@ -255,14 +255,10 @@ class AutoLRApp(App):
             latest[e.index] = e
         for index, e in latest.items():
             table.set(index, status=f"epoch {e.record.epoch}/{self.config.training.epochs}")
-        log = self.query_one("#log", RichLog)
-        shown = items[-40:]
-        if len(items) > len(shown):
-            log.write(f"… {len(items) - len(shown)} epoch lines skipped")
-        for _, e in shown:
-            r = e.record
-            log.write(f"g{e.generation + 1} #{e.index + 1} epoch {r.epoch:>3} lr {r.lr:.6f} loss {r.loss:.4f} "
-                      f"acc {r.accuracy:.4f} val {r.val_loss:.4f}/{r.val_accuracy:.4f}")
+        lines = (f"g{e.generation + 1} #{e.index + 1} epoch {e.record.epoch:>3} lr {e.record.lr:.6f} "
+                 f"loss {e.record.loss:.4f} acc {e.record.accuracy:.4f} "
+                 f"val {e.record.val_loss:.4f}/{e.record.val_accuracy:.4f}" for _, e in items)
+        self.log_line("\n".join(lines))  # one write however many epochs arrived
 
     def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event

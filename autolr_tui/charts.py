@@ -37,7 +37,11 @@ def schedule_chart(rates: Sequence[float], stopped_epoch: int | None, width: int
     if low == high:
         low, high = low - 1, high + 1
     plt.ylim(low, high)
-    plt.yticks(list(range(low, high + 1)), [f"1e{p}" for p in range(low, high + 1)])
+    # no more labels than plot rows, or plotext picks among them unpredictably
+    rows = max(height - 5, 1)  # less the title, the frame, the x ticks and the x label
+    ticks = list(range(low, high + 1))
+    ticks = ticks[:: math.ceil(len(ticks) / rows)]
+    plt.yticks(ticks, [f"1e{p}" for p in ticks])
     plt.xticks(_int_ticks(len(rates)))
     if stopped_epoch:
         plt.vline(stopped_epoch)

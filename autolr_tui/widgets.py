@@ -51,19 +51,21 @@ def short(text: str, width: int) -> str:
 class GenerationTable(DataTable):
     """A row per individual of the current generation, updated in place."""
 
-    COLUMNS = (("#", "idx", 3), ("policy", "policy", 44), ("status", "status", 13), ("fitness", "fitness", 7),
+    COLUMNS = (("#", "idx", 3), ("policy", "policy", 0), ("status", "status", 13), ("fitness", "fitness", 7),
                ("cache", "cache", 5), ("s", "seconds", 6))
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
+        # the policy takes what the other columns (and their padding) leave of the screen
+        self.policy_width = max(16, self.app.size.width - sum(w + 2 for _, _, w in self.COLUMNS) - 4)
         for label, key, width in self.COLUMNS:
-            self.add_column(label, key=key, width=width)
+            self.add_column(label, key=key, width=width or self.policy_width)
 
     def new_generation(self, phenotypes: Sequence[str]) -> None:
         self.clear()
         for i, p in enumerate(phenotypes):
-            self.add_row(str(i + 1), short(p, 44), "waiting", "", "", "", key=str(i))
+            self.add_row(str(i + 1), short(p, self.policy_width), "waiting", "", "", "", key=str(i))
 
     def set(self, index: int, **cells: str) -> None:
         if str(index) not in self.rows:
@@ -94,11 +96,12 @@ class ConfigForm(VerticalScroll):
             self.config = config
 
     DEFAULT_CSS = """
-    ConfigForm .row { height: auto; }
-    ConfigForm .key { width: 28; padding: 1 1 0 0; }
-    ConfigForm Input { width: 26; }
-    ConfigForm .error { color: $error; padding: 1 0 0 1; width: 1fr; }
-    ConfigForm .section { text-style: bold; padding: 1 0 0 0; }
+    ConfigForm .row { height: 1; }
+    ConfigForm .key { width: 30; }
+    ConfigForm Input { width: 24; height: 1; }
+    ConfigForm .error { color: $error; width: 1fr; padding: 0 0 0 1; height: 1; }
+    ConfigForm .section { text-style: bold; margin: 1 0 0 0; }
+    ConfigForm .hint { color: $text-muted; }
     """
 
     def __init__(self, config: Config, **kwargs) -> None:
@@ -107,10 +110,9 @@ class ConfigForm(VerticalScroll):
         self._initial = config.to_dict()
 
     def compose(self) -> ComposeResult:
-        yield Label("Edit the experiment, then press ctrl+g to start (g when not typing). "
-                    "Values are TOML: 10, 0.01, true, denser.", classes="section")
+        yield Label("Edit, then ctrl+g starts. Values as in TOML: 10, 0.01, true, denser.", classes="hint")
         for section, cls in SECTIONS.items():
-            yield Label(f"[{section}]", classes="section")
+            yield Label(Text(f"[{section}]"), classes="section")
             for f in fields(cls):
                 key = f"{section}.{f.name}"
                 with Horizontal(classes="row"):
