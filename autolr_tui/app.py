@@ -28,6 +28,7 @@ from .screens import ConfirmScreen, ExportScreen, HelpScreen
 from .widgets import Chart, ConfigForm, GenerationTable, short
 
 ACTIVE = ("running", "paused", "stopping")
+DRAIN_HZ = 20  # epoch updates applied per second at most
 
 
 def _clock_text(seconds: float | None) -> str:
@@ -82,6 +83,8 @@ class AutoLRApp(App):
         self.mean_curve: list[float] = []
         self._training: dict[int, str] = {}
         self._reader: Store | None = None
+        self._drain_timer = None
+        self._last_drain = 0.0
         self._ranked: list[PolicyRow] = []
 
     # -- layout ------------------------------------------------------------------------
@@ -243,9 +246,19 @@ class AutoLRApp(App):
 
     # -- engine events ---------------------------------------------------------------------
     def on_epochs_ready(self, message: EpochsReady) -> None:
-        self._drain_epochs()
+        """At most DRAIN_HZ updates a second however fast epochs come; at once when they come slowly."""
+        if self._drain_timer is None:
+            delay = self._last_drain + 1 / DRAIN_HZ - time.perf_counter()
+            if delay <= 0:
+                self._drain_epochs()
+            else:
+                self._drain_timer = self.set_timer(delay, self._drain_epochs)
 
     def _drain_epochs(self) -> None:
+        if self._drain_timer is not None:
+            self._drain_timer.stop()
+            self._drain_timer = None
+        self._last_drain = time.perf_counter()
         items = self.bridge.drain()
         if not items:
             return

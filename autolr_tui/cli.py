@@ -189,23 +189,27 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_app(args: argparse.Namespace) -> int:
+def run_app(cfg: Config, store_path: Path | None = None) -> int:
+    from engine.evaluators import prepare_worker_processes
+
     from .app import AutoLRApp
 
-    AutoLRApp(experiment_config(args)).run()
+    prepare_worker_processes()
+    AutoLRApp(cfg, store_path=store_path).run()
     return 0
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    return run_app(experiment_config(args))
 
 
 def cmd_open(args: argparse.Namespace) -> int:
     from engine.store import Store
 
-    from .app import AutoLRApp
-
     store = Store.open(args.path, readonly=True)
     cfg = store.config()
     store.close()
-    AutoLRApp(cfg, store_path=Path(args.path)).run()
-    return 0
+    return run_app(cfg, Path(args.path))
 
 
 def _individual(text: str) -> tuple[int, int]:

@@ -194,6 +194,17 @@ class ProcessEvaluator:
         self._kill()
 
 
+def prepare_worker_processes() -> None:
+    """Start multiprocessing's resource tracker now, from the main thread with the real stderr.
+
+    Call before a UI replaces sys.stderr: the tracker is started with the stderr file descriptor, and a
+    stand-in stderr (fileno -1) makes every later worker start fail ("bad value(s) in fds_to_keep").
+    """
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+
+
 def visible_gpus() -> list[str]:
     """GPU ids this machine shows: $CUDA_VISIBLE_DEVICES when set, else nvidia-smi's list."""
     env = os.environ.get("CUDA_VISIBLE_DEVICES")
