@@ -44,8 +44,12 @@ def bare_keras(cfg: Config, rates: np.ndarray, seed: int):
     model.compile(optimizer=keras.optimizers.SGD(t.initial_lr), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     schedule = keras.callbacks.LearningRateScheduler(lambda epoch, lr: float(rates[epoch]))
+    initial = model.get_weights()
 
     def once() -> None:
+        # from the same starting weights every time, as an evaluation does: a network trained further
+        # can run at a different speed (DENSER's epochs slow down as it trains on CPU)
+        model.set_weights(initial)
         model.fit(s.train.x, s.train.y, batch_size=t.batch_size, epochs=len(rates), verbose=0,
                   validation_data=(s.validation.x, s.validation.y), callbacks=[schedule])
         model.evaluate(s.test.x, s.test.y, batch_size=t.batch_size, verbose=0)

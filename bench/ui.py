@@ -51,7 +51,7 @@ def flood(app: MeasuredApp, rate: int, seconds: float, population: int, engine_c
 
 
 async def main(rate: int, seconds: float) -> None:
-    cfg = build_config(overrides=["evaluator.backend='dryrun'", "training.epochs=100"])
+    cfg = build_config(overrides=["training.epochs=100"])  # a real-training config (never started here)
     app = MeasuredApp(cfg)
     async with app.run_test(size=(100, 30)) as pilot:
         app.action_tab("run")

@@ -110,3 +110,35 @@ def test_same_seed_same_run_and_runs_get_their_own_seeds():
     assert a == summaries(3)
     assert a != summaries(4)
     assert len(a) == 2
+
+
+def test_several_workers_give_the_same_results_as_one():
+    from engine.evaluators import DryRunEvaluator
+
+    class Slow(DryRunEvaluator):
+        """A dry-run fitness that takes a little time, so evaluations overlap."""
+
+        def __init__(self, cfg, calls):
+            super().__init__(cfg)
+            self.calls = calls
+
+        def evaluate(self, rates, seed, on_epoch):
+            self.calls.append(threading.current_thread().name)
+            time.sleep(0.002)
+            return super().evaluate(rates, seed, on_epoch)
+
+    def outcome(workers):
+        cfg = dry("evolution.population=12", "evolution.tournament_size=3", "evolution.generations=4")
+        calls = []
+        engine = Engine(cfg, evaluator=[Slow(cfg, calls) for _ in range(workers)])
+        events = collect(engine)
+        engine.run()
+        finished = sorted((e.generation, e.index, e.phenotype, e.fitness) for e in events
+                          if isinstance(e, EvaluationFinished))
+        return finished, calls, [e for e in events if isinstance(e, RunFinished)][0]
+
+    one, calls1, done1 = outcome(1)
+    three, calls3, done3 = outcome(3)
+    assert one == three and (done1.best_phenotype, done1.best_fitness) == (done3.best_phenotype, done3.best_fitness)
+    assert len(calls1) == len(calls3)  # the same schedules trained, each once
+    assert len(set(calls3)) > 1  # on more than one worker thread
