@@ -83,9 +83,19 @@ def experiment_config(args: argparse.Namespace) -> Config:
     return load_config(path, preset=args.preset, overrides=overrides)
 
 
-def _stop_on_signals(stop) -> None:
+def _stop_on_signals(engine) -> None:
+    """The first signal stops at the next epoch boundary; a second one ends the training at once."""
+    received = []
+
+    def handler(signum, frame) -> None:
+        received.append(signum)
+        if len(received) == 1:
+            print(f"stopping after the current epoch ({signal.Signals(signum).name}; again to stop now)",
+                  file=sys.stderr, flush=True)
+        engine.stop(now=len(received) > 1)
+
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda *_: stop())
+        signal.signal(sig, handler)
 
 
 def _drive(cfg: Config, store, args: argparse.Namespace) -> int:
@@ -100,7 +110,7 @@ def _drive(cfg: Config, store, args: argparse.Namespace) -> int:
         raise StoreError(f"{store.path} is being run by process {pid}")
     engine = Engine(cfg, store=store)
     engine.subscribe(HeadlessPrinter(generations=cfg.evolution.generations, runs=cfg.experiment.runs))
-    _stop_on_signals(engine.stop)
+    _stop_on_signals(engine)
     engine.start()
     while not engine.join(0.2):
         pass

@@ -102,7 +102,7 @@ def main() -> None:
             cfg = build_config(overrides=[*SETUPS[name], f"output.dir='{out}'", f"training.epochs={epochs}",
                                           f"data.dir='{cfg.data.dir}'"])
             rates = np.full(epochs, 0.01, np.float32)
-            proc, bare = compare(cfg, rates, 1 if name == "denser" else args.repeats)
+            proc, bare = compare(cfg, rates, args.repeats)
             fixed = proc - bare
             print(f"{name:>8} {epochs:>6} {proc:>10.2f} {bare:>8.2f} {proc / bare:>6.3f} {fixed:>8.3f} "
                   f"{fixed / bare:>8.1%}", flush=True)

@@ -89,3 +89,30 @@ def test_real_training_run_and_a_bad_data_folder(tmp_path, data_dir):
               cwd=tmp_path)
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1 and "empty: missing train-images-idx3-ubyte.gz" in bad.stderr, bad.stderr
+
+
+def test_second_interrupt_ends_the_training_at_once(tmp_path, data_dir):
+    import signal
+    import time
+
+    args = [EXE, "run", "--set", "data.train=2000", "--set", "data.validation=100", "--set", "data.test=100",
+            "--set", "training.epochs=50", "--set", "training.batch_size=20", "--set", "evolution.generations=5",
+            "--set", f"data.dir='{data_dir}'"]
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "runs" / "logs" / "worker-0.log"
+    deadline = time.monotonic() + 90
+    while not (log.exists() and "starting" in log.read_text()):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.2)
+    time.sleep(8)  # into the first (long: 50 epochs) training
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    start = time.monotonic()
+    out, err = proc.communicate(timeout=30)
+    assert time.monotonic() - start < 15
+    assert proc.returncode == 0, err
+    assert "again to stop now" in err and "Traceback" not in err
+    assert "autolr-tui resume" in out
+    listed = json.loads(cli("runs", "runs/default.sqlite", "--json", cwd=tmp_path).stdout)
+    assert listed["runs"][0]["status"] == "stopped"
