@@ -34,7 +34,7 @@ def surrogate_training(rates: np.ndarray, training: TrainingConfig,
     start = time.perf_counter()
     x = np.ones_like(CURVATURES)
     records: list[EpochRecord] = []
-    best, best_epoch, since_best = np.inf, 0, 0
+    best, since_best = np.inf, 0
     with np.errstate(over="ignore", invalid="ignore"):
         for e, lr in enumerate(rates, start=1):
             t = time.perf_counter()
@@ -46,7 +46,7 @@ def surrogate_training(rates: np.ndarray, training: TrainingConfig,
             rec = EpochRecord(e, float(lr), loss, _score(loss), loss, _score(loss), time.perf_counter() - t)
             records.append(rec)
             if loss < best:
-                best, best_epoch, since_best = loss, e, 0
+                best, since_best = loss, 0
             else:
                 since_best += 1
             if not on_epoch(rec):

@@ -3,7 +3,6 @@
 import importlib.util
 import threading
 
-import pytest
 
 from autolr_tui.app import AutoLRApp
 from autolr_tui.widgets import GenerationTable

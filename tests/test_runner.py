@@ -3,11 +3,10 @@
 import threading
 import time
 
-import pytest
 
 from engine.config import build_config
-from engine.events import (EpochEnded, EvaluationFinished, EvaluationStarted, GenerationFinished,
-                           GenerationStarted, Log, RunFinished, RunPaused, RunResumed, RunStarted)
+from engine.events import (EvaluationFinished, EvaluationStarted, GenerationFinished,
+                           GenerationStarted, RunFinished, RunPaused, RunResumed)
 from engine.runner import Engine
 
 
