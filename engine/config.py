@@ -82,9 +82,12 @@ class TrainingConfig:
 
 @dataclass(frozen=True)
 class EvaluatorConfig:
-    backend: str = _key("process", "process (worker processes), inline (this process), or dryrun "
-                        "(surrogate fitness, no training)", choices=("process", "inline", "dryrun"))
-    workers: int = _key(0, "worker processes; 0: one per visible GPU, one on CPU", min=0)
+    backend: str = _key("process", "process (worker processes), ray (actors on a Ray cluster), inline (this "
+                        "process), or dryrun (surrogate fitness, no training)",
+                        choices=("process", "ray", "inline", "dryrun"))
+    workers: int = _key(0, "worker processes (or Ray actors); 0: one per GPU, one without a GPU", min=0)
+    ray_address: str = _key("", "backend = ray: empty starts Ray on this machine; 'auto' joins this machine's "
+                            "cluster; or host:port")
 
 
 @dataclass(frozen=True)

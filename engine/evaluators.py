@@ -223,13 +223,18 @@ def make_evaluators(cfg: Config) -> list[Evaluator]:
     """The evaluators the config asks for: trainings run on them in parallel.
 
     process: ``evaluator.workers`` worker processes (0: one per visible GPU, one without a GPU), each
-    given one GPU in turn through CUDA_VISIBLE_DEVICES. inline and dryrun: one.
+    given one GPU in turn through CUDA_VISIBLE_DEVICES. ray: as many actors, counting the cluster's
+    GPUs. inline and dryrun: one.
     """
     backend = cfg.evaluator.backend
     if backend == "dryrun":
         return [DryRunEvaluator(cfg)]
     if backend == "inline":
         return [InlineEvaluator(cfg)]
+    if backend == "ray":
+        from .ray_backend import ray_evaluators
+
+        return ray_evaluators(cfg)
     gpus = visible_gpus()
     workers = cfg.evaluator.workers or max(1, len(gpus))
     return [ProcessEvaluator(cfg, i, gpus[i % len(gpus)] if gpus else None) for i in range(workers)]
