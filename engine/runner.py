@@ -127,10 +127,11 @@ class Engine:
             finished = {r.run: r for r in self.store.runs() if r.status == "finished"} if self.store else {}
             for run in range(self.cfg.experiment.runs):
                 self.current_run = run
-                if run in finished:
+                if run in finished:  # done before: report it as it was
                     r = finished[run]
                     self.summaries.append(RunSummary(run, r.seed, r.best_phenotype or "", r.best_fitness,
                                                      r.generations_done, False))
+                    self.emit(RunFinished(run, r.best_phenotype or "", r.best_fitness, r.generations_done, False))
                     continue
                 summary = self._run_one(run)
                 self.summaries.append(summary)

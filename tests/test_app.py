@@ -164,3 +164,14 @@ async def test_command_palette_and_help(tmp_path):
         await pilot.press("escape")
         await pilot.pause(0.1)
         assert type(app.screen).__name__ != "HelpScreen"
+
+
+async def test_starting_an_experiment_that_already_finished_reports_it(tmp_path):
+    cfg = dry(tmp_path, "evolution.generations=2")
+    for attempt in range(2):  # the second app finds the finished store of the first
+        app = AutoLRApp(cfg, clock=frozen)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("g")
+            await wait_for(pilot, lambda: app.state == "finished")
+            assert "run 1 finished" in "\n".join(str(line.text) for line in app.query_one("#log").lines)
+    assert Store.open(tmp_path / "runs" / "default.sqlite", readonly=True).runs()[0].evaluations == 10
