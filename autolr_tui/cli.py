@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from engine.config import PRESETS, Config, ConfigError, load_config
+from engine.export import FORMATS
 from engine.grammar import GrammarError
 from engine.policy import PolicyError
 from engine.store import StoreError
@@ -65,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--run", type=int, metavar="N", help="only run N (1-based)")
     export.add_argument("--individual", type=_individual, metavar="G.I",
                         help="generation G, individual I (1-based, as `runs` and the app show them)")
-    export.add_argument("--format", choices=("py", "json", "csv"), default="py")
+    export.add_argument("--format", choices=FORMATS, default="py")
     export.add_argument("-o", "--output", metavar="FILE", help="default: <output.exports>/<name>-runN-gG-iI.<format>; - for stdout")
     export.set_defaults(func=cmd_export)
     return parser

@@ -19,7 +19,10 @@ def cli(*args, cwd, timeout=120):
 def test_help_lists_the_commands(tmp_path):
     out = cli("--help", cwd=tmp_path)
     assert out.returncode == 0
-    assert "run" in out.stdout and "--preset" in out.stdout and "--set" in out.stdout
+    commands = out.stdout.split("positional arguments:")[1].split("options:")[0]
+    for name in ("run", "resume", "open", "runs", "export"):
+        assert f"\n    {name} " in commands, name
+    assert "--preset" in out.stdout and "--set" in out.stdout and "--dry-run" in out.stdout
 
 
 def test_dry_run_json_is_the_same_every_time(tmp_path):

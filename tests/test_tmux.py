@@ -51,8 +51,10 @@ def test_pause_and_quit_in_a_real_terminal(tmp_path, data_dir):
     finally:
         subprocess.run([TMUX, "kill-session", "-t", session], capture_output=True)
     # nothing left running: the worker process ended with the app
-    left = subprocess.run(["pgrep", "-f", "autolr-worker|multiprocessing.spawn"], capture_output=True, text=True)
-    assert left.stdout.strip() == "" or all(
-        str(tmp_path) not in open(f"/proc/{pid}/cmdline").read() for pid in left.stdout.split())
+    log = (tmp_path / "runs" / "logs" / "worker-0.log").read_text()
+    pids = [int(line.split()[1]) for line in log.splitlines() if line.startswith("worker ") and "starting" in line]
+    assert pids
+    for pid in pids:
+        assert not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read().lower()
     assert "stopped" in subprocess.run([EXE, "runs", "runs/default.sqlite"], cwd=tmp_path, capture_output=True,
                                        text=True).stdout
