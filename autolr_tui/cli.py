@@ -11,6 +11,7 @@ from pathlib import Path
 
 from engine.config import PRESETS, Config, ConfigError, load_config
 from engine.export import FORMATS
+from engine.retest import BASELINE
 from engine.grammar import GrammarError
 from engine.policy import PolicyError
 from engine.store import StoreError
@@ -69,6 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=FORMATS, default="py")
     export.add_argument("-o", "--output", metavar="FILE", help="default: <output.exports>/<name>-runN-gG-iI.<format>; - for stdout")
     export.set_defaults(func=cmd_export)
+    retest = sub.add_parser("retest", help="the paper's testing routine: retrain a policy (default: the best) and "
+                            "the constant 0.01 baseline on 52,500/7,500 images, test on the official 10,000")
+    retest.add_argument("path", metavar="PATH")
+    retest.add_argument("--run", type=int, metavar="N", help="only run N (1-based)")
+    retest.add_argument("--individual", type=_individual, metavar="G.I")
+    retest.add_argument("--repeats", type=int, default=5, help="trainings of each (default: 5, as the paper)")
+    retest.add_argument("--baseline", default=BASELINE, metavar="POLICY",
+                        help=f"the policy to compare with (default: {BASELINE}, the paper's)")
+    retest.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="change the stored config for the retest (e.g. training.epochs=100)")
+    retest.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    retest.set_defaults(func=cmd_retest)
     return parser
 
 
@@ -84,8 +97,8 @@ def experiment_config(args: argparse.Namespace) -> Config:
     return load_config(path, preset=args.preset, overrides=overrides)
 
 
-def _stop_on_signals(engine) -> None:
-    """The first signal stops at the next epoch boundary; a second one ends the training at once."""
+def _stop_on_signals(stop) -> None:
+    """The first signal stops at the next epoch boundary (``stop(False)``); a second one at once (``stop(True)``)."""
     received = []
 
     def handler(signum, frame) -> None:
@@ -93,7 +106,7 @@ def _stop_on_signals(engine) -> None:
         if len(received) == 1:
             print(f"stopping after the current epoch ({signal.Signals(signum).name}; again to stop now)",
                   file=sys.stderr, flush=True)
-        engine.stop(now=len(received) > 1)
+        stop(len(received) > 1)
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, handler)
@@ -111,7 +124,7 @@ def _drive(cfg: Config, store, args: argparse.Namespace) -> int:
         raise StoreError(f"{store.path} is being run by process {pid}")
     engine = Engine(cfg, store=store)
     engine.subscribe(HeadlessPrinter(generations=cfg.evolution.generations, runs=cfg.experiment.runs))
-    _stop_on_signals(engine)
+    _stop_on_signals(lambda now: engine.stop(now=now))
     engine.start()
     while not engine.join(0.2):
         pass
@@ -176,14 +189,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     store = Store.open(args.path, readonly=True)
     cfg = store.config()
-    rows = store.policies(None if args.run is None else args.run - 1)
-    if args.individual is not None:
-        gen, idx = args.individual
-        rows = [r for r in rows if (r.generation, r.index) == (gen - 1, idx - 1)]
-    if not rows:
-        what = f"individual {args.individual[0]}.{args.individual[1]}" if args.individual else "evaluated policy"
-        raise StoreError(f"{store.path}: no {what}" + (f" in run {args.run}" if args.run else ""))
-    row = rows[0]
+    row = _pick_policy(store, args)
     meaning = "dry-run surrogate" if cfg.dry_run else "test accuracy"
     text = render(row, cfg, args.format, meaning)
     if args.output == "-":
@@ -221,6 +227,69 @@ def cmd_open(args: argparse.Namespace) -> int:
     cfg = store.config()
     store.close()
     return run_app(cfg, Path(args.path))
+
+
+def _pick_policy(store, args: argparse.Namespace):
+    """The policy a command names: --run and --individual, else the best."""
+    rows = store.policies(None if args.run is None else args.run - 1)
+    if args.individual is not None:
+        gen, idx = args.individual
+        rows = [r for r in rows if (r.generation, r.index) == (gen - 1, idx - 1)]
+    if not rows:
+        what = f"individual {args.individual[0]}.{args.individual[1]}" if args.individual else "evaluated policy"
+        raise StoreError(f"{store.path}: no {what}" + (f" in run {args.run}" if args.run else ""))
+    return rows[0]
+
+
+def cmd_retest(args: argparse.Namespace) -> int:
+    from engine.config import build_config
+    from engine.evaluators import make_evaluators
+    from engine.policy import Policy
+    from engine.retest import retest, routine_config
+    from engine.store import Store
+
+    store = Store.open(args.path, readonly=True)
+    stored = store.config()
+    row = _pick_policy(store, args)
+    store.close()
+    cfg = routine_config(build_config(stored.to_dict(), overrides=args.overrides, origin=str(args.path)))
+    if cfg.dry_run:
+        raise ConfigError("retest trains networks: this experiment was a dry run, "
+                          "add --set evaluator.backend=process")
+    d, t = cfg.data, cfg.training
+    print(f"testing routine: {t.model}, {d.routine_train}/{d.routine_validation} images + the official 10,000 "
+          f"test images, {t.epochs} epochs{' with early stopping' if t.early_stop else ''}, {args.repeats} repeats",
+          flush=True)
+    policies = {"policy": row.phenotype, "baseline": Policy.parse(args.baseline).text}
+    (evaluator, *others) = make_evaluators(cfg)
+    for ev in others:
+        ev.close()
+    stopping: list[bool] = []
+
+    def stop(now: bool) -> None:
+        stopping.append(now)
+        if now and hasattr(evaluator, "cancel"):
+            evaluator.cancel()
+
+    _stop_on_signals(stop)
+    try:
+        results = retest(cfg, policies, args.repeats, evaluator, lambda label, r, rec: not stopping,
+                         lambda label, r, out: print(
+                             f"{label:<8} repeat {r + 1}/{args.repeats}: best validation "
+                             f"{max((e.val_accuracy for e in out.epochs), default=0):.4f}  test {out.fitness:.4f}  "
+                             f"({len(out.epochs)} epochs{'; ' + out.reason if out.reason else ''})", flush=True))
+    finally:
+        evaluator.close()
+    print(f"{'':<8} {'best validation':>18} {'test':>18}")
+    for res in results:
+        (vm, vs), (tm, ts) = res.validation_stats, res.test_stats
+        print(f"{res.label:<8} {vm:>10.4f} ± {vs:.4f} {tm:>10.4f} ± {ts:.4f}   {res.phenotype}")
+    if stopping:
+        print("stopped before every repeat was done")
+    if args.json:
+        print(json.dumps({"results": [r.to_dict() for r in results], "repeats": args.repeats,
+                          "stopped": bool(stopping), "config": cfg.to_dict()}))
+    return 0
 
 
 def _individual(text: str) -> tuple[int, int]:

@@ -67,6 +67,11 @@ class DataConfig:
     image_size: int = _key(28, "28 keeps the originals; 32 scales by nearest neighbour as the paper", choices=(28, 32))
     channels: int = _key(1, "1 grayscale; 3 replicates the channel as the paper", choices=(1, 3))
     augment: bool = _key(False, "paper augmentation: featurewise centre/std, rotation 20, shifts 0.2, flip")
+    split: str = _key("evolution", "evolution: train/validation/test from the 60,000; routine: the paper's testing "
+                      "routine (routine_train/routine_validation, and the official 10,000 as test)",
+                      choices=("evolution", "routine"))
+    routine_train: int = _key(52500, "testing routine: training images drawn from the 60,000", min=10)
+    routine_validation: int = _key(7500, "testing routine: validation images drawn from the 60,000", min=10)
 
 
 @dataclass(frozen=True)
@@ -239,6 +244,9 @@ def validate(cfg: Config) -> None:
     d = cfg.data
     if d.train + d.validation + d.test > 60000:
         raise ConfigError(f"data.train + data.validation + data.test: at most 60000 images, got {d.train + d.validation + d.test}")
+    if d.routine_train + d.routine_validation > 60000:
+        raise ConfigError(f"data.routine_train + data.routine_validation: at most 60000 images, got "
+                          f"{d.routine_train + d.routine_validation}")
     try:
         grammar = load_grammar(ev.grammar)
     except GrammarError as exc:

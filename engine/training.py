@@ -17,7 +17,7 @@ import numpy as np
 
 from . import models
 from .config import Config
-from .data import RawData, Splits, load_raw, make_splits
+from .data import RawData, Splits, load_raw, make_splits, routine_splits
 from .events import EpochRecord
 from .policy import paper_epoch
 from .results import EvalResult
@@ -84,8 +84,12 @@ class Trainer:
         if seed == self._seed:
             return
         d = self.cfg.data
-        self.splits = make_splits(self.raw, (d.train, d.validation, d.test), seed, d.image_size, d.channels,
-                                  standardise=d.augment)
+        if d.split == "routine":
+            self.splits = routine_splits(self.raw, seed, d.image_size, d.channels, standardise=d.augment,
+                                         sizes=(d.routine_train, d.routine_validation))
+        else:
+            self.splits = make_splits(self.raw, (d.train, d.validation, d.test), seed, d.image_size, d.channels,
+                                      standardise=d.augment)
         keras.utils.set_random_seed(seed)
         fresh = models.build(self.cfg.training.model, self.input_shape, d.augment, seed=seed % 2**30)
         self._initial = fresh.get_weights()

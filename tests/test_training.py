@@ -101,3 +101,15 @@ def test_augmented_model_keeps_the_parameters():
     assert m.count_params() == models.small_cnn().count_params()
     x = np.random.default_rng(0).random((4, 28, 28, 1)).astype(np.float32)
     assert np.allclose(m(x, training=False), m.layers[-1](x, training=False))  # augmentation only in training
+
+
+def test_routine_split_tests_on_the_official_test_images(data_dir):
+    from engine.config import build_config
+    from tests.conftest import TINY
+
+    raw = load_raw(str(data_dir))
+    cfg = build_config(overrides=[*TINY, "data.split=routine", "data.routine_train=400", "data.routine_validation=150"])
+    t = Trainer(cfg, raw)
+    t.prepare(3)
+    assert (len(t.splits.train.y), len(t.splits.validation.y)) == (400, 150)
+    assert np.array_equal(t.splits.test.y, raw.y_test)
