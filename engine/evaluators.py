@@ -2,7 +2,7 @@
 
 All share one call: ``evaluate(rates, seed, on_epoch) -> EvalResult``: train
 from the run's ``seed`` (initial weights, data split) under ``rates``, where
-``on_epoch(record)`` is called at every epoch boundary in the engine thread and
+``on_epoch(record)`` is called at every epoch boundary, in one of the engine's threads, and
 returns False to stop the training (it blocks while the run is paused).
 """
 
