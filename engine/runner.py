@@ -163,16 +163,16 @@ class Engine:
         else:
             rng = np.random.default_rng(ss)
             gen, population, done, best = 0, initial_population(self.grammar, self.params, rng), set(), None
+        schedules = self._schedules(population)
         if store:
             store.start_run(run, cfg.experiment.seed, train_seed)
             if saved is None:
-                store.save_generation(run, 0, population, self._schedules(population), rng.bit_generator.state)
+                store.save_generation(run, 0, population, schedules, rng.bit_generator.state)
         self.emit(RunStarted(run, cfg.experiment.seed, cfg.evolution.generations, cfg.evolution.population,
                              cfg.dry_run, resumed_at=saved.generation if saved else None))
         if cfg.dry_run:
             self.emit(Log(f"fitness is the {self.evaluators[0].label}", "warning"))
         while True:
-            schedules = self._schedules(population)
             self.emit(GenerationStarted(run, gen, tuple(i.phenotype for i in population)))
             self._evaluate_generation(run, gen, population, schedules, train_seed, done)
             done = set()
@@ -189,8 +189,9 @@ class Engine:
             if gen == cfg.evolution.generations:
                 return self._finish(run, best, gen, stopped=False)
             population = next_generation(self.grammar, population, self.params, rng)
+            schedules = self._schedules(population)
             if store:
-                store.save_generation(run, gen, population, self._schedules(population), rng.bit_generator.state)
+                store.save_generation(run, gen, population, schedules, rng.bit_generator.state)
 
     def _schedules(self, population: list[Individual]) -> list[np.ndarray]:
         t = self.cfg.training
