@@ -108,6 +108,7 @@ class ConfigForm(VerticalScroll):
         super().__init__(**kwargs)
         self.config: Config | None = config
         self._initial = config.to_dict()
+        self._checked: list[str] = []  # the field values last validated
 
     def compose(self) -> ComposeResult:
         yield Label("Edit, then ctrl+g starts. Values as in TOML: 10, 0.01, true, denser.", classes="hint")
@@ -130,10 +131,14 @@ class ConfigForm(VerticalScroll):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
+        overrides = self.overrides()
+        if overrides == self._checked:  # e.g. every field reporting its first value at mount
+            return
+        self._checked = overrides
         for err in self.query(".error"):
             err.update("")
         try:
-            self.config = build_config(overrides=self.overrides())
+            self.config = build_config(overrides=overrides)
         except ConfigError as exc:
             self.config = None
             m = _ERROR_KEY.search(str(exc))
