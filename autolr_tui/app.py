@@ -47,8 +47,8 @@ class AutoLRApp(App):
     #charts { height: 1fr; min-height: 9; }
     #charts > Chart { width: 1fr; border: round $panel; }
     #log { height: 7; border: round $panel; }
-    #results-table { width: 1fr; }
-    #results-side { width: 1fr; }
+    #results-table { width: 3fr; }
+    #results-side { width: 2fr; }
     #detail { height: auto; max-height: 10; padding: 0 1; }
     TabbedContent, TabPane { height: 1fr; }
     """
@@ -98,7 +98,7 @@ class AutoLRApp(App):
                     yield Chart("schedule", id="best-chart")
                     yield Chart("fitness", id="fitness-chart")
                 yield RichLog(id="log", max_lines=2000, wrap=False)
-            with TabPane("Results", id="results"):
+            with TabPane("Results", id="results"):  # one row per distinct schedule
                 with Horizontal():
                     yield DataTable(id="results-table", cursor_type="row", zebra_stripes=True)
                     with Vertical(id="results-side"):
@@ -110,7 +110,10 @@ class AutoLRApp(App):
 
     def on_mount(self) -> None:
         table = self.query_one("#results-table", DataTable)
-        for label, width in (("rank", 4), ("fitness", 7), ("run", 3), ("gen.i", 6), ("policy", 60)):
+        columns = (("rank", 4), ("fitness", 7), ("run", 3), ("gen.i", 6), ("seen", 4))
+        # the table takes 3/5 of the width (CSS below), the policy what the other columns leave of it
+        self._result_width = max(12, self.size.width * 3 // 5 - sum(w + 2 for _, w in columns) - 4)
+        for label, width in (*columns, ("policy", self._result_width)):
             table.add_column(label, width=width)
         if self.store_path is not None:
             self.query_one(ConfigForm).set_editable(False)
@@ -386,15 +389,20 @@ class AutoLRApp(App):
         self._refresh_results()
 
     def _refresh_results(self) -> None:
+        """Every distinct schedule evaluated, best first, where it was first found and how often it came up."""
         store = self._reader_store()
         if store is None:
             return
-        self._ranked = store.policies()
+        seen: dict[tuple[int, bytes], list] = {}
+        for r in store.policies():  # best first; among equals, earliest first
+            entry = seen.setdefault((r.run, r.schedule.tobytes()), [r, 0])
+            entry[1] += 1
+        self._ranked = [r for r, _ in seen.values()]
         table = self.query_one("#results-table", DataTable)
         table.clear()
-        for rank, r in enumerate(self._ranked[:500], start=1):
+        for rank, (r, count) in enumerate(list(seen.values())[:500], start=1):
             table.add_row(str(rank), f"{r.fitness:.4f}", str(r.run + 1), f"{r.generation + 1}.{r.index + 1}",
-                          short(r.phenotype, 60))
+                          f"{count}x", short(r.phenotype, self._result_width))
         if self._ranked:
             self._show_result(0)
 
