@@ -118,6 +118,7 @@ class AutoLRApp(App):
         if self.store_path is not None:
             self.query_one(ConfigForm).set_editable(False)
             self._load_store_history()
+        self._header = self.query_one("#header", Static)  # kept: the clock ticks on while the app shuts down
         self.set_interval(1.0, self._update_header)
         self._update_header()
         self.log_line(self._fitness_note())
@@ -147,7 +148,7 @@ class AutoLRApp(App):
                 f"{_clock_text(elapsed)} · left {_clock_text(self._eta())} · {state}")
         if self.best:
             text += f" · best {self.best[1]:.4f}"
-        self.query_one("#header", Static).update(Text(text))
+        self._header.update(Text(text))
 
     def log_line(self, text: str) -> None:
         self.query_one("#log", RichLog).write(text)

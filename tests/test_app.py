@@ -175,3 +175,17 @@ async def test_starting_an_experiment_that_already_finished_reports_it(tmp_path)
             await wait_for(pilot, lambda: app.state == "finished")
             assert "run 1 finished" in "\n".join(str(line.text) for line in app.query_one("#log").lines)
     assert Store.open(tmp_path / "runs" / "default.sqlite", readonly=True).runs()[0].evaluations == 10
+
+
+async def test_the_dashboard_keeps_updating_behind_a_dialog(tmp_path):
+    app = AutoLRApp(dry(tmp_path, "evolution.generations=300", "evolution.population=20",
+                        "evolution.tournament_size=3"), clock=frozen)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("g")
+        await pilot.press("question_mark")  # events and the header timer keep coming while help is open
+        await pilot.pause(1.5)
+        assert type(app.screen).__name__ == "HelpScreen"
+        done = app.generations_done
+        await wait_for(pilot, lambda: app.generations_done > done)
+        await pilot.press("escape", "s")
+        await wait_for(pilot, lambda: app.state in ("stopped", "finished"))
