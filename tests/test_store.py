@@ -125,27 +125,27 @@ def test_truncated_store_is_refused_untouched(tmp_path, small_store):
     _bad_store_refused(tmp_path, data[:60], "bad.sqlite: not an autolr-tui run store")
 
 
-def test_foreign_and_newer_stores_are_refused_untouched(tmp_path, small_store):
-    foreign = tmp_path / "f.sqlite"
-    con = sqlite3.connect(foreign)
-    con.execute("CREATE TABLE meta (key TEXT, value TEXT)")
-    con.execute("INSERT INTO meta VALUES ('app', 'something-else')")
-    con.commit()
-    con.close()
-    data = foreign.read_bytes()
-    foreign.unlink()
-    _bad_store_refused(tmp_path, data, "not an autolr-tui run store")
-
-    newer = tmp_path / "n.sqlite"
-    newer.write_bytes(small_store.read_bytes())
-    con = sqlite3.connect(newer)
+def _sqlite_bytes(path, start: bytes, *statements: str) -> bytes:
+    """The bytes of an SQLite file made from ``start`` (may be empty) and ``statements``; the file is removed."""
+    path.write_bytes(start)
+    con = sqlite3.connect(path)
     con.execute("PRAGMA journal_mode=DELETE")
-    con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    for statement in statements:
+        con.execute(statement)
     con.commit()
     con.close()
-    data = newer.read_bytes()
-    newer.unlink()
-    _bad_store_refused(tmp_path, data, "written by a newer autolr-tui (store schema 99")
+    data = path.read_bytes()
+    path.unlink()
+    return data
+
+
+def test_foreign_and_newer_stores_are_refused_untouched(tmp_path, small_store):
+    foreign = _sqlite_bytes(tmp_path / "f.sqlite", b"", "CREATE TABLE meta (key TEXT, value TEXT)",
+                            "INSERT INTO meta VALUES ('app', 'something-else')")
+    _bad_store_refused(tmp_path, foreign, "not an autolr-tui run store")
+    newer = _sqlite_bytes(tmp_path / "n.sqlite", small_store.read_bytes(),
+                          "UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    _bad_store_refused(tmp_path, newer, "written by a newer autolr-tui (store schema 99")
     _bad_store_refused(tmp_path, b"hello, I am a text file" * 10, "not an autolr-tui run store")
 
 
