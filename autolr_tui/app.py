@@ -451,10 +451,9 @@ class AutoLRApp(App):
         if not answer:
             return
         path, fmt = Path(answer[0]).expanduser(), answer[1]
-        meaning = "dry-run surrogate" if self.config.dry_run else "test accuracy"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(render(row, self.config, fmt, meaning))
+            path.write_text(render(row, self.config, fmt))
         except OSError as exc:
             self.notify(f"{path}: cannot write ({exc.strerror})", severity="error")
             return

@@ -11,13 +11,14 @@ from pathlib import Path
 
 from engine.config import PRESETS, Config, ConfigError, load_config
 from engine.export import FORMATS
-from engine.retest import BASELINE
 from engine.grammar import GrammarError
 from engine.policy import PolicyError
+from engine.retest import BASELINE
+from engine.runner import USER_ERRORS as SETUP_ERRORS
 from engine.store import StoreError
 
 DEFAULT_CONFIG = Path("autolr.toml")
-USER_ERRORS = (ConfigError, GrammarError, PolicyError, StoreError)
+USER_ERRORS = (ConfigError, GrammarError, PolicyError, *SETUP_ERRORS)  # one line and exit 2, never a traceback
 
 
 class UsageError(Exception):
@@ -115,8 +116,6 @@ def _stop_on_signals(stop) -> None:
 def _drive(cfg: Config, store, args: argparse.Namespace) -> int:
     """Run the engine in its thread with the headless printer until it ends or a signal stops it."""
     from engine.runner import Engine
-    from engine.store import StoreError
-
     from .headless import HeadlessPrinter
 
     pid = store.running_elsewhere()
@@ -140,7 +139,7 @@ def _drive(cfg: Config, store, args: argparse.Namespace) -> int:
         print(json.dumps({
             "best_phenotype": best.best_phenotype if best else None,
             "best_fitness": best.best_fitness if best else None,
-            "fitness": "dry-run surrogate" if cfg.dry_run else "test accuracy",
+            "fitness": cfg.fitness_meaning,
             "generations": sum(s.generations_done for s in summaries),
             "runs": [s.__dict__ for s in summaries],
             "seed": cfg.experiment.seed,
@@ -185,13 +184,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from engine.export import default_name, render
-    from engine.store import Store, StoreError
+    from engine.store import Store
 
     store = Store.open(args.path, readonly=True)
     cfg = store.config()
     row = _pick_policy(store, args)
-    meaning = "dry-run surrogate" if cfg.dry_run else "test accuracy"
-    text = render(row, cfg, args.format, meaning)
+    text = render(row, cfg, args.format)
     if args.output == "-":
         sys.stdout.write(text)
         return 0
@@ -303,8 +301,6 @@ def _individual(text: str) -> tuple[int, int]:
 
 
 def _report_failure(exc: Exception) -> int:
-    from engine.runner import USER_ERRORS
-
     if isinstance(exc, USER_ERRORS):
         print(f"autolr-tui: error: {exc}", file=sys.stderr)
         return 2

@@ -11,8 +11,9 @@ from rich.markup import escape
 from engine.events import (EvaluationFinished, Event, GenerationFinished, Log, RunFailed, RunFinished, RunStarted)
 
 
-def short(phenotype: str, width: int = 90) -> str:
-    return phenotype if len(phenotype) <= width else phenotype[: width - 1] + "…"
+def short(text: str, width: int = 90) -> str:
+    """``text`` cut to ``width`` characters, with an ellipsis when cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class HeadlessPrinter:

@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Input, Label, Static
 from engine.config import SECTIONS, Config, ConfigError, build_config
 
 from . import charts
+from .headless import short
 
 
 class Chart(Widget):
@@ -42,10 +43,6 @@ class Chart(Widget):
             return Text.from_ansi(charts.schedule_chart(rates, stopped, w, h, title))
         best, mean = self.data
         return Text.from_ansi(charts.fitness_chart(best, mean, w, h))
-
-
-def short(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class GenerationTable(DataTable):

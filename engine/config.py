@@ -118,6 +118,11 @@ class Config:
         return self.evaluator.backend == "dryrun"
 
     @property
+    def fitness_meaning(self) -> str:
+        """What a fitness of this experiment is, for every place that shows one."""
+        return "dry-run surrogate" if self.dry_run else "test accuracy"
+
+    @property
     def store_path(self) -> Path:
         return Path(self.output.dir) / f"{self.experiment.name}.sqlite"
 

@@ -55,16 +55,6 @@ def keras_cache_dir() -> Path:
     return Path(home) / "datasets" / "fashion-mnist"
 
 
-def _candidates(folder: str) -> list[tuple[Path, str]]:
-    out = []
-    if folder:
-        out.append((Path(folder).expanduser(), "data.dir"))
-    if os.environ.get("AUTOLR_DATA_DIR"):
-        out.append((Path(os.environ["AUTOLR_DATA_DIR"]).expanduser(), "$AUTOLR_DATA_DIR"))
-    out.append((keras_cache_dir(), "the Keras cache"))
-    return out
-
-
 def _read_idx(folder: Path, name: str, magic: int, shape: tuple[int, ...]) -> np.ndarray:
     for candidate, opener in ((folder / f"{name}.gz", gzip.open), (folder / name, open)):
         if candidate.exists():
@@ -99,10 +89,15 @@ def read_folder(folder: Path) -> RawData:
 
 
 def load_raw(folder: str = "") -> RawData:
-    """The dataset from the first place that has it (see the module doc)."""
-    for path, origin in _candidates(folder):
-        if origin != "the Keras cache" or (path / f"{FILES['y_test'][0]}.gz").exists():
-            return read_folder(path)  # a named folder must be right: no silent fallback
+    """The dataset from the first place that has it (see the module doc).
+
+    A folder that is named (``data.dir`` or ``$AUTOLR_DATA_DIR``) must be right: no silent fallback.
+    """
+    named = folder or os.environ.get("AUTOLR_DATA_DIR", "")
+    if named:
+        return read_folder(Path(named).expanduser())
+    if (keras_cache_dir() / f"{FILES['y_test'][0]}.gz").exists():
+        return read_folder(keras_cache_dir())
     try:
         import keras
 

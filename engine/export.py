@@ -97,19 +97,19 @@ def torch_lambda_lr(optimizer, initial_lr=INITIAL_LR):
 '''
 
 
-def to_python(row: PolicyRow, cfg: Config, meaning: str) -> str:
+def to_python(row: PolicyRow, cfg: Config) -> str:
     policy = Policy.parse(row.phenotype)
     return _PY.format(
-        phenotype=row.phenotype, fitness=f"{row.fitness:.4f}", meaning=meaning, run=row.run + 1,
+        phenotype=row.phenotype, fitness=f"{row.fitness:.4f}", meaning=cfg.fitness_meaning, run=row.run + 1,
         generation=row.generation + 1, index=row.index + 1, model=cfg.training.model, epochs=cfg.training.epochs,
         initial_lr=cfg.training.initial_lr, body="\n".join(_statements(policy.tree, 1)))
 
 
-def to_dict(row: PolicyRow, cfg: Config, meaning: str) -> dict[str, Any]:
+def to_dict(row: PolicyRow, cfg: Config) -> dict[str, Any]:
     return {
         "format": JSON_FORMAT, "version": 1,
         "phenotype": row.phenotype, "genotype": row.genotype,
-        "fitness": row.fitness, "fitness_meaning": meaning, "status": row.status, "reason": row.reason,
+        "fitness": row.fitness, "fitness_meaning": cfg.fitness_meaning, "status": row.status, "reason": row.reason,
         "run": row.run + 1, "generation": row.generation + 1, "individual": row.index + 1,
         "initial_lr": cfg.training.initial_lr,
         "rates": [float(r) for r in row.schedule],
@@ -123,11 +123,11 @@ def to_csv(row: PolicyRow) -> str:
     return "epoch,rate\n" + "".join(f"{e},{float(r)!r}\n" for e, r in enumerate(row.schedule, start=1))
 
 
-def render(row: PolicyRow, cfg: Config, fmt: str, meaning: str) -> str:
+def render(row: PolicyRow, cfg: Config, fmt: str) -> str:
     if fmt == "py":
-        return to_python(row, cfg, meaning)
+        return to_python(row, cfg)
     if fmt == "json":
-        return json.dumps(to_dict(row, cfg, meaning), indent=2) + "\n"
+        return json.dumps(to_dict(row, cfg), indent=2) + "\n"
     if fmt == "csv":
         return to_csv(row)
     raise ExportError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")

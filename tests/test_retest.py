@@ -49,6 +49,7 @@ def test_repeats_are_paired_same_seed_for_policy_and_baseline(store):
     (["--baseline", "exec()"], "expected a number or if_func"),
     (["--set", "data.routine_train=59000"], "data.routine_train + data.routine_validation: at most 60000"),
     (["--individual", "9.9"], "no individual 9.9"),
+    (["--set", "data.dir='/nowhere'"], "/nowhere: not a folder"),
 ])
 def test_retest_errors(store, args, words):
     out = cli("retest", str(store), *args, cwd=store.parent)
