@@ -83,12 +83,12 @@ class Engine:
     def pause(self) -> None:
         if not self.control.paused and not self.control.stopped:
             self.control.pause()
-            self.bus.emit(RunPaused(self.current_run))
+            self.emit(RunPaused(self.current_run))
 
     def resume(self) -> None:
         if self.control.paused:
             self.control.resume()
-            self.bus.emit(RunResumed(self.current_run))
+            self.emit(RunResumed(self.current_run))
 
     def stop(self, now: bool = False) -> None:
         """Stop at the next epoch boundary; ``now`` also kills a running training (quitting)."""
